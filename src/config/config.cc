@@ -1,0 +1,322 @@
+#include "khe/config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include "khe/core/duration.h"
+#include "khe/core/secrets.h"
+
+namespace khe {
+namespace {
+
+// Thrown only inside this file and turned into an Error at the boundary: the YAML walk is deep
+// and every step can fail, which exceptions express most directly.
+struct ConfigFailure {
+  int line;
+  std::string key;
+  std::string reason;
+};
+
+int line_of(const YAML::Node& node) { return node.Mark().line >= 0 ? node.Mark().line + 1 : 0; }
+
+[[noreturn]] void fail(const YAML::Node& node, const std::string& key, const std::string& reason) {
+  throw ConfigFailure{line_of(node), key, reason};
+}
+
+void expect_map(const YAML::Node& node, const std::string& key,
+                const std::set<std::string>& known) {
+  if (!node.IsMap()) fail(node, key, "must be a mapping");
+  for (const auto& entry : node) {
+    auto name = entry.first.as<std::string>();
+    if (known.count(name) == 0) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      fail(entry.first, key.empty() ? name : key + "." + name,
+           "unknown key (known keys: " + list + ")");
+    }
+  }
+}
+
+std::string scalar(const YAML::Node& node, const std::string& key) {
+  if (!node.IsScalar()) fail(node, key, "must be a single value");
+  return node.as<std::string>();
+}
+
+bool boolean(const YAML::Node& node, const std::string& key) {
+  auto text = scalar(node, key);
+  if (text == "true") return true;
+  if (text == "false") return false;
+  fail(node, key, "must be true or false, got '" + text + "'");
+}
+
+int integer(const YAML::Node& node, const std::string& key, int min, int max) {
+  auto text = scalar(node, key);
+  try {
+    std::size_t used = 0;
+    long value = std::stol(text, &used);
+    if (used == text.size() && value >= min && value <= max) return static_cast<int>(value);
+  } catch (...) {
+  }
+  fail(node, key, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max) +
+                      ", got '" + text + "'");
+}
+
+std::chrono::milliseconds duration(const YAML::Node& node, const std::string& key) {
+  auto text = scalar(node, key);
+  auto d = parse_duration(text);
+  if (!d || d->count() <= 0) {
+    fail(node, key, "must be a positive duration like 500ms, 30s or 2m, got '" + text + "'");
+  }
+  return *d;
+}
+
+std::vector<std::string> string_list(const YAML::Node& node, const std::string& key) {
+  if (!node.IsSequence()) fail(node, key, "must be a list");
+  std::vector<std::string> out;
+  for (const auto& item : node) out.push_back(scalar(item, key));
+  return out;
+}
+
+NameFilter name_filter(const YAML::Node& node, const std::string& key) {
+  expect_map(node, key, {"allow", "deny"});
+  std::vector<std::string> allow, deny;
+  if (node["allow"]) allow = string_list(node["allow"], key + ".allow");
+  if (node["deny"]) deny = string_list(node["deny"], key + ".deny");
+  auto filter = NameFilter::create(allow, deny);
+  if (!filter) {
+    fail(node, key, "pattern '" + filter.error().target + "': " + filter.error().message);
+  }
+  return filter.value();
+}
+
+std::string read_secret_file(const YAML::Node& node, const std::string& key,
+                             const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(node, key, "cannot read file '" + path + "'");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string value = buffer.str();
+  // Secret files written by `echo` or Kubernetes often end in a newline that is not part of it.
+  while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+  return value;
+}
+
+void parse_kafka(const YAML::Node& node, Config& config) {
+  expect_map(node, "kafka",
+             {"enabled", "cluster_name", "servers", "poll_interval", "poll_timeout", "naming",
+              "per_partition_series", "include_internal_topics", "max_concurrent_group_requests",
+              "topics", "groups", "properties", "property_files"});
+  auto& k = config.kafka;
+  if (node["enabled"]) config.kafka_enabled = boolean(node["enabled"], "kafka.enabled");
+  if (node["cluster_name"]) {
+    k.cluster_name = scalar(node["cluster_name"], "kafka.cluster_name");
+    if (k.cluster_name.empty()) fail(node["cluster_name"], "kafka.cluster_name", "must not be empty");
+  }
+  if (node["servers"]) {
+    k.bootstrap_servers = string_list(node["servers"], "kafka.servers");
+    for (const auto& s : k.bootstrap_servers) {
+      if (s.find(':') == std::string::npos) {
+        fail(node["servers"], "kafka.servers", "'" + s + "' must be host:port");
+      }
+    }
+  }
+  if (node["poll_interval"]) k.poll_interval = duration(node["poll_interval"], "kafka.poll_interval");
+  if (node["poll_timeout"]) k.poll_timeout = duration(node["poll_timeout"], "kafka.poll_timeout");
+  else k.poll_timeout = std::max(std::chrono::milliseconds(1), k.poll_interval * 2 / 3);
+  if (k.poll_timeout >= k.poll_interval) {
+    fail(node["poll_timeout"] ? node["poll_timeout"] : node, "kafka.poll_timeout",
+         "must be shorter than kafka.poll_interval (" + format_duration(k.poll_interval) + ")");
+  }
+  if (node["naming"]) {
+    auto naming = scalar(node["naming"], "kafka.naming");
+    if (naming == "kafka-lag-exporter") k.naming = LagNaming::kKafkaLagExporter;
+    else if (naming == "kafka_exporter") k.naming = LagNaming::kKafkaExporter;
+    else if (naming == "both") k.naming = LagNaming::kBoth;
+    else fail(node["naming"], "kafka.naming",
+              "must be kafka-lag-exporter, kafka_exporter or both, got '" + naming + "'");
+  }
+  if (node["per_partition_series"]) {
+    k.per_partition_series = boolean(node["per_partition_series"], "kafka.per_partition_series");
+  }
+  if (node["include_internal_topics"]) {
+    k.include_internal_topics =
+        boolean(node["include_internal_topics"], "kafka.include_internal_topics");
+  }
+  if (node["max_concurrent_group_requests"]) {
+    k.max_concurrent_group_requests = integer(node["max_concurrent_group_requests"],
+                                              "kafka.max_concurrent_group_requests", 1, 1024);
+  }
+  if (node["topics"]) k.topic_filter = name_filter(node["topics"], "kafka.topics");
+  if (node["groups"]) k.group_filter = name_filter(node["groups"], "kafka.groups");
+  if (node["properties"]) {
+    const auto& props = node["properties"];
+    if (!props.IsMap()) fail(props, "kafka.properties", "must be a mapping of librdkafka properties");
+    for (const auto& entry : props) {
+      auto key = entry.first.as<std::string>();
+      k.properties[key] = scalar(entry.second, "kafka.properties." + key);
+    }
+  }
+  if (node["property_files"]) {
+    const auto& files = node["property_files"];
+    if (!files.IsMap()) fail(files, "kafka.property_files", "must be a mapping of property: file");
+    for (const auto& entry : files) {
+      auto key = entry.first.as<std::string>();
+      auto path = scalar(entry.second, "kafka.property_files." + key);
+      if (k.properties.count(key)) {
+        fail(entry.first, "kafka.property_files." + key,
+             "also set in kafka.properties; set it in one place");
+      }
+      k.properties[key] = read_secret_file(entry.second, "kafka.property_files." + key, path);
+      config.kafka_property_files.emplace_back(key, path);
+    }
+  }
+}
+
+void parse_root(const YAML::Node& root, Config& config) {
+  if (root.IsNull()) return;
+  expect_map(root, "", {"web", "log", "kafka"});
+  if (const auto& web = root["web"]) {
+    expect_map(web, "web", {"listen_address", "telemetry_path", "threads"});
+    if (web["listen_address"]) {
+      config.web.listen_address = scalar(web["listen_address"], "web.listen_address");
+    }
+    if (web["telemetry_path"]) {
+      config.web.telemetry_path = scalar(web["telemetry_path"], "web.telemetry_path");
+      if (config.web.telemetry_path.empty() || config.web.telemetry_path.front() != '/') {
+        fail(web["telemetry_path"], "web.telemetry_path", "must start with '/'");
+      }
+    }
+    if (web["threads"]) config.web.threads = integer(web["threads"], "web.threads", 1, 256);
+  }
+  if (const auto& log = root["log"]) {
+    expect_map(log, "log", {"level", "format"});
+    if (log["level"]) config.log.level = scalar(log["level"], "log.level");
+    if (log["format"]) config.log.format = scalar(log["format"], "log.format");
+  }
+  if (const auto& kafka = root["kafka"]) parse_kafka(kafka, config);
+}
+
+Error config_error(const std::string& file, int line, const std::string& key,
+                   const std::string& reason) {
+  std::string where = file.empty() ? "<config>" : file;
+  if (line > 0) where += ":" + std::to_string(line);
+  return Error{ErrorKind::kConfig, file, where + ": " + (key.empty() ? "" : key + ": ") + reason};
+}
+
+}  // namespace
+
+Result<Config> parse_config(const std::string& yaml_text, const std::string& file) {
+  Config config;
+  config.file = file;
+  try {
+    parse_root(YAML::Load(yaml_text), config);
+  } catch (const ConfigFailure& f) {
+    return config_error(file, f.line, f.key, f.reason);
+  } catch (const YAML::Exception& e) {
+    return config_error(file, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "invalid YAML: " + e.msg);
+  }
+  return config;
+}
+
+Result<Config> load_config_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return config_error(path, 0, "", "cannot read the configuration file");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parse_config(buffer.str(), path);
+}
+
+std::optional<Error> validate_config(const Config& config) {
+  auto bad = [&](const std::string& key, const std::string& reason) {
+    return config_error(config.file, 0, key, reason);
+  };
+  static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error"};
+  if (levels.count(config.log.level) == 0) {
+    return bad("log.level", "must be one of trace, debug, info, warn, error; got '" +
+                                config.log.level + "'");
+  }
+  if (config.log.format != "logfmt" && config.log.format != "json") {
+    return bad("log.format", "must be logfmt or json; got '" + config.log.format + "'");
+  }
+  if (config.web.telemetry_path.empty() || config.web.telemetry_path.front() != '/') {
+    return bad("web.telemetry_path", "must start with '/'");
+  }
+  if (config.web.telemetry_path == "/healthz" || config.web.telemetry_path == "/readyz" ||
+      config.web.telemetry_path == "/") {
+    return bad("web.telemetry_path", "'" + config.web.telemetry_path + "' is reserved");
+  }
+  if (config.kafka_enabled && config.kafka.bootstrap_servers.empty() &&
+      config.kafka.properties.count("bootstrap.servers") == 0) {
+    return bad("kafka.servers",
+               "no Kafka brokers configured (set kafka.servers or --kafka.server, or set "
+               "kafka.enabled: false)");
+  }
+  return std::nullopt;
+}
+
+std::string describe_config(const Config& config) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  out << YAML::Key << "web" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "listen_address" << YAML::Value << config.web.listen_address;
+  out << YAML::Key << "telemetry_path" << YAML::Value << config.web.telemetry_path;
+  out << YAML::Key << "threads" << YAML::Value << config.web.threads;
+  out << YAML::EndMap;
+  out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "level" << YAML::Value << config.log.level;
+  out << YAML::Key << "format" << YAML::Value << config.log.format;
+  out << YAML::EndMap;
+  const auto& k = config.kafka;
+  out << YAML::Key << "kafka" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "enabled" << YAML::Value << config.kafka_enabled;
+  out << YAML::Key << "cluster_name" << YAML::Value << k.cluster_name;
+  out << YAML::Key << "servers" << YAML::Value << YAML::Flow << k.bootstrap_servers;
+  out << YAML::Key << "poll_interval" << YAML::Value << format_duration(k.poll_interval);
+  out << YAML::Key << "poll_timeout" << YAML::Value << format_duration(k.poll_timeout);
+  const char* naming = k.naming == LagNaming::kKafkaLagExporter ? "kafka-lag-exporter"
+                       : k.naming == LagNaming::kKafkaExporter  ? "kafka_exporter"
+                                                                : "both";
+  out << YAML::Key << "naming" << YAML::Value << naming;
+  out << YAML::Key << "per_partition_series" << YAML::Value << k.per_partition_series;
+  out << YAML::Key << "include_internal_topics" << YAML::Value << k.include_internal_topics;
+  out << YAML::Key << "max_concurrent_group_requests" << YAML::Value
+      << k.max_concurrent_group_requests;
+  out << YAML::Key << "properties" << YAML::Value << YAML::BeginMap;
+  std::set<std::string> from_files;
+  for (const auto& [key, path] : config.kafka_property_files) from_files.insert(key);
+  for (const auto& [key, value] : k.properties) {
+    if (from_files.count(key)) continue;
+    out << YAML::Key << key << YAML::Value << (is_secret_key(key) ? "<redacted>" : value);
+  }
+  out << YAML::EndMap;
+  out << YAML::Key << "property_files" << YAML::Value << YAML::BeginMap;
+  for (const auto& [key, path] : config.kafka_property_files) {
+    out << YAML::Key << key << YAML::Value << path;
+  }
+  out << YAML::EndMap;
+  out << YAML::EndMap;
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+Result<Config> build_config(const Flags& flags) {
+  Config config;
+  if (flags.config_file) {
+    auto loaded = load_config_file(*flags.config_file);
+    if (!loaded) return loaded.error();
+    config = std::move(loaded).value();
+  }
+  if (flags.listen_address) config.web.listen_address = *flags.listen_address;
+  if (flags.telemetry_path) config.web.telemetry_path = *flags.telemetry_path;
+  if (!flags.kafka_servers.empty()) config.kafka.bootstrap_servers = flags.kafka_servers;
+  if (flags.log_level) config.log.level = *flags.log_level;
+  if (flags.log_format) config.log.format = *flags.log_format;
+  if (auto error = validate_config(config)) return *error;
+  return config;
+}
+
+}  // namespace khe

@@ -1,0 +1,88 @@
+#include <map>
+
+#include "khe/config/config.h"
+
+namespace khe {
+namespace {
+
+enum class FlagKind { kValue, kRepeated, kSwitch };
+
+struct FlagSpec {
+  FlagKind kind;
+  const char* help;
+};
+
+const std::map<std::string, FlagSpec>& flag_specs() {
+  static const std::map<std::string, FlagSpec> specs{
+      {"--config", {FlagKind::kValue, "YAML configuration file"}},
+      {"--web.listen-address", {FlagKind::kValue, "address to serve on (default :7071)"}},
+      {"--web.telemetry-path", {FlagKind::kValue, "path of the metrics endpoint (default /metrics)"}},
+      {"--kafka.server", {FlagKind::kRepeated, "Kafka broker host:port; repeatable; replaces kafka.servers"}},
+      {"--log.level", {FlagKind::kValue, "trace, debug, info, warn or error (default info)"}},
+      {"--log.format", {FlagKind::kValue, "logfmt or json (default logfmt)"}},
+      {"--check-config", {FlagKind::kSwitch, "validate the configuration, print it (secrets redacted), exit"}},
+      {"--once", {FlagKind::kSwitch, "run one collection, print the exposition to stdout, exit"}},
+      {"--version", {FlagKind::kSwitch, "print the version and exit"}},
+      {"--help", {FlagKind::kSwitch, "show this help"}},
+  };
+  return specs;
+}
+
+}  // namespace
+
+std::string flags_usage() {
+  std::string out = "usage: kafka-hub-exporter [flags]\n\nflags:\n";
+  for (const auto& [name, spec] : flag_specs()) {
+    std::string left = "  " + name + (spec.kind == FlagKind::kSwitch ? "" : "=VALUE");
+    left.resize(std::max<std::size_t>(left.size() + 1, 30), ' ');
+    out += left + spec.help + "\n";
+  }
+  return out;
+}
+
+Result<Flags> parse_flags(const std::vector<std::string>& args) {
+  Flags flags;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if (arg == "-h") arg = "--help";
+    std::string name = arg, value;
+    bool has_value = false;
+    if (auto eq = arg.find('='); eq != std::string::npos && arg.rfind("--", 0) == 0) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      has_value = true;
+    }
+    auto spec = flag_specs().find(name);
+    if (spec == flag_specs().end()) {
+      return Error{ErrorKind::kConfig, name,
+                   "flag " + name + ": unknown flag (see --help)"};
+    }
+    if (spec->second.kind == FlagKind::kSwitch) {
+      if (has_value) {
+        return Error{ErrorKind::kConfig, name, "flag " + name + ": takes no value"};
+      }
+    } else if (!has_value) {
+      if (i + 1 >= args.size()) {
+        return Error{ErrorKind::kConfig, name, "flag " + name + ": needs a value"};
+      }
+      value = args[++i];
+    }
+    if (name == "--config") flags.config_file = value;
+    else if (name == "--web.listen-address") flags.listen_address = value;
+    else if (name == "--web.telemetry-path") flags.telemetry_path = value;
+    else if (name == "--kafka.server") {
+      if (value.find(':') == std::string::npos) {
+        return Error{ErrorKind::kConfig, name, "flag --kafka.server: '" + value + "' must be host:port"};
+      }
+      flags.kafka_servers.push_back(value);
+    } else if (name == "--log.level") flags.log_level = value;
+    else if (name == "--log.format") flags.log_format = value;
+    else if (name == "--check-config") flags.check_config = true;
+    else if (name == "--once") flags.once = true;
+    else if (name == "--version") flags.version = true;
+    else if (name == "--help") flags.help = true;
+  }
+  return flags;
+}
+
+}  // namespace khe

@@ -1,0 +1,140 @@
+#include "khe/http/http_server.h"
+
+#include <httplib.h>
+
+#include "khe/metrics/self_metrics.h"
+#include "khe/metrics/snapshot_store.h"
+#include "khe/metrics/text_format.h"
+
+namespace khe {
+namespace {
+
+constexpr const char* kTextContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+bool accepts_gzip(const httplib::Request& req) {
+  auto header = req.get_header_value("Accept-Encoding");
+  return header.find("gzip") != std::string::npos;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  HttpOptions options;
+  const SnapshotStore& store;
+  SelfMetrics& self_metrics;
+  std::function<bool()> ready;
+  httplib::Server server;
+  std::thread thread;
+};
+
+HttpServer::HttpServer(HttpOptions options, const SnapshotStore& store, SelfMetrics& self_metrics,
+                       std::function<bool()> ready)
+    : impl_(new Impl{std::move(options), store, self_metrics, std::move(ready), {}, {}}) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+Result<int> HttpServer::start() {
+  Impl& impl = *impl_;
+  int threads = impl.options.threads;
+  impl.server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Scrapers reconnect cheaply; short keep-alive stops idle connections from pinning threads.
+  impl.server.set_keep_alive_timeout(2);
+  impl.server.set_read_timeout(5, 0);
+  impl.server.set_write_timeout(10, 0);
+
+  impl.server.Get(impl.options.telemetry_path, [&impl](const httplib::Request& req,
+                                                       httplib::Response& res) {
+    auto exposition = impl.store.current();
+    std::string self = impl.self_metrics.render();
+    if (accepts_gzip(req)) {
+      impl.self_metrics.count_scrape("gzip");
+      // Both parts are complete gzip members; their concatenation is one valid gzip stream.
+      std::string body;
+      std::string self_gzip = gzip_compress(self, 1);
+      body.reserve(exposition->gzip.size() + self_gzip.size());
+      body += exposition->gzip;
+      body += self_gzip;
+      res.set_header("Content-Encoding", "gzip");
+      res.set_content(std::move(body), kTextContentType);
+    } else {
+      impl.self_metrics.count_scrape("identity");
+      std::string body;
+      body.reserve(exposition->text.size() + self.size());
+      body += exposition->text;
+      body += self;
+      res.set_content(std::move(body), kTextContentType);
+    }
+  });
+  impl.server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+  impl.server.Get("/readyz", [&impl](const httplib::Request&, httplib::Response& res) {
+    if (impl.ready()) {
+      res.set_content("ready\n", "text/plain");
+    } else {
+      res.status = 503;
+      res.set_content("not ready: no successful collection yet\n", "text/plain");
+    }
+  });
+  impl.server.Get("/", [&impl](const httplib::Request&, httplib::Response& res) {
+    const auto& path = impl.options.telemetry_path;
+    res.set_content(
+        "<html><head><title>kafka-hub-exporter</title></head><body>"
+        "<h1>kafka-hub-exporter</h1><ul>"
+        "<li><a href=\"" + path + "\">" + path + "</a></li>"
+        "<li><a href=\"/healthz\">/healthz</a></li>"
+        "<li><a href=\"/readyz\">/readyz</a></li></ul></body></html>\n",
+        "text/html; charset=utf-8");
+  });
+
+  int port = impl.options.listen_port;
+  if (port == 0) {
+    port = impl.server.bind_to_any_port(impl.options.listen_host);
+    if (port < 0) port = -1;
+  } else if (!impl.server.bind_to_port(impl.options.listen_host, port)) {
+    port = -1;
+  }
+  if (port < 0) {
+    return Error{ErrorKind::kConfig,
+                 impl.options.listen_host + ":" + std::to_string(impl.options.listen_port),
+                 "cannot listen (address in use or not available)"};
+  }
+  impl.thread = std::thread([&impl] { impl.server.listen_after_bind(); });
+  return port;
+}
+
+void HttpServer::stop() {
+  if (impl_ && impl_->thread.joinable()) {
+    impl_->server.stop();
+    impl_->thread.join();
+  }
+}
+
+Result<HttpOptions> parse_listen_address(const std::string& address, HttpOptions base) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    return Error{ErrorKind::kConfig, address, "listen address must be host:port or :port"};
+  }
+  std::string host = address.substr(0, colon);
+  std::string port_text = address.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) host = "0.0.0.0";
+  int port = -1;
+  try {
+    std::size_t used = 0;
+    port = std::stoi(port_text, &used);
+    if (used != port_text.size()) port = -1;
+  } catch (...) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) {
+    return Error{ErrorKind::kConfig, address, "port must be a number from 0 to 65535"};
+  }
+  base.listen_host = host;
+  base.listen_port = port;
+  return base;
+}
+
+}  // namespace khe

@@ -1,0 +1,88 @@
+#include "khe/kafka/lag_collector.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "khe/kafka/lag_families.h"
+
+namespace khe {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::chrono::milliseconds until(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return std::max(left, std::chrono::milliseconds(1));
+}
+
+}  // namespace
+
+LagCollector::LagCollector(KafkaOptions options, std::unique_ptr<OffsetsSource> source)
+    : options_(std::move(options)), source_(std::move(source)) {}
+
+Result<Collection> LagCollector::collect(Clock::time_point deadline) {
+  Collection out;
+  auto metadata = source_->metadata(until(deadline));
+  if (!metadata) return metadata.error();
+
+  ClusterView view;
+  view.metadata.brokers = metadata->brokers;
+  view.metadata.controller_id = metadata->controller_id;
+  std::vector<TopicPartition> partitions;
+  for (const auto& topic : metadata->topics) {
+    if (topic.internal && !options_.include_internal_topics) continue;
+    if (!options_.topic_filter.allows(topic.name)) continue;
+    for (const auto& p : topic.partitions) partitions.push_back({topic.name, p.partition});
+    view.metadata.topics.push_back(topic);
+  }
+
+  // Groups first: committed offsets must be read before the watermarks they are compared with.
+  // They get at most 60% of what is left so the watermarks always get a fair share.
+  auto group_deadline = Clock::now() + (deadline - Clock::now()) * 6 / 10;
+  auto listing = source_->list_groups(until(group_deadline));
+  std::vector<std::string> group_names;
+  if (listing) {
+    for (const auto& g : listing->groups) {
+      if (options_.group_filter.allows(g.group)) group_names.push_back(g.group);
+    }
+    out.errors.insert(out.errors.end(), listing->errors.begin(), listing->errors.end());
+  } else {
+    out.errors.push_back(listing.error());
+  }
+  std::sort(group_names.begin(), group_names.end());
+  auto details = source_->group_details(group_names, until(group_deadline));
+  out.errors.insert(out.errors.end(), details.errors.begin(), details.errors.end());
+
+  std::map<std::string, ClusterView::Group> groups;
+  for (auto& d : details.descriptions) {
+    // A group that vanished between listing and describing is not a group any more.
+    if (d.state == "Dead") continue;
+    auto& g = groups[d.group];
+    g.group = d.group;
+    g.description = std::move(d);
+  }
+  std::set<TopicPartition> exported(partitions.begin(), partitions.end());
+  for (auto& o : details.offsets) {
+    auto& g = groups[o.group];
+    g.group = o.group;
+    for (auto& [tp, offset] : o.committed) {
+      if (exported.count(tp) > 0) g.committed.emplace(tp, offset);
+    }
+  }
+  for (auto& [name, g] : groups) {
+    if (!g.description && g.committed.empty()) continue;
+    view.groups.push_back(std::move(g));
+  }
+
+  auto watermarks = source_->watermarks(view.metadata, partitions, until(deadline));
+  view.watermarks = std::move(watermarks.offsets);
+  view.partition_errors = std::move(watermarks.failed);
+  out.errors.insert(out.errors.end(), watermarks.errors.begin(), watermarks.errors.end());
+
+  out.families = build_lag_families(
+      view, LagFamilyOptions{options_.cluster_name, options_.naming, options_.per_partition_series});
+  return out;
+}
+
+}  // namespace khe

@@ -1,0 +1,146 @@
+// kafka-hub-exporter: main thread parses flags and config (fail fast, exit 2), starts the
+// collectors and the HTTP server, waits for SIGINT/SIGTERM, and stops in reverse order.
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <future>
+#include <iostream>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "khe/app/collector_runner.h"
+#include "khe/app/logging.h"
+#include "khe/config/config.h"
+#include "khe/http/http_server.h"
+#include "khe/kafka/lag_collector.h"
+#include "khe/kafka/offsets_source.h"
+#include "khe/metrics/self_metrics.h"
+#include "khe/metrics/snapshot_store.h"
+
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitConfig = 2;
+// SIGTERM must end the process within 5 s even if a collection is blocked in librdkafka.
+constexpr auto kShutdownGrace = std::chrono::seconds(4);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace khe;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto flags = parse_flags(args);
+  if (!flags) {
+    std::cerr << "kafka-hub-exporter: " << flags.error().message << "\n";
+    return kExitConfig;
+  }
+  if (flags->help) {
+    std::cout << flags_usage();
+    return 0;
+  }
+  if (flags->version) {
+    std::cout << "kafka-hub-exporter " << KHE_VERSION << " (revision " << KHE_REVISION
+              << ", librdkafka " << rdkafka_version() << ")\n";
+    return 0;
+  }
+  auto config = build_config(*flags);
+  if (!config) {
+    std::cerr << "kafka-hub-exporter: " << config.error().message << "\n";
+    return kExitConfig;
+  }
+  auto http_options = parse_listen_address(config->web.listen_address, HttpOptions{});
+  if (!http_options) {
+    std::cerr << "kafka-hub-exporter: web.listen_address: '" << config->web.listen_address
+              << "': " << http_options.error().message << "\n";
+    return kExitConfig;
+  }
+  if (flags->check_config) {
+    std::cout << "# configuration OK\n" << describe_config(*config);
+    return 0;
+  }
+  setup_logging(config->log);
+
+  // Signals go to sigwait() in main only; every thread created below inherits this mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  SelfMetrics self_metrics({{"librdkafka", rdkafka_version()}});
+  SnapshotStore store;
+  std::vector<std::unique_ptr<Collector>> collectors;
+  if (config->kafka_enabled) {
+    auto source = make_rdkafka_offsets_source(config->kafka);
+    if (!source) {
+      std::cerr << "kafka-hub-exporter: " << source.error().to_string() << "\n";
+      return kExitConfig;
+    }
+    collectors.push_back(
+        std::make_unique<LagCollector>(config->kafka, std::move(source).value()));
+  }
+
+  boost::asio::io_context io;
+  std::vector<std::unique_ptr<CollectorRunner>> runners;
+  for (auto& c : collectors) {
+    runners.push_back(std::make_unique<CollectorRunner>(io, *c, store, self_metrics));
+  }
+
+  if (flags->once) {
+    bool all_ok = true;
+    for (auto& r : runners) all_ok = r->run_once() && all_ok;
+    std::cout << store.current()->text << self_metrics.render();
+    return all_ok ? 0 : kExitFailure;
+  }
+
+  auto ready = [&runners] {
+    for (const auto& r : runners) {
+      if (!r->succeeded()) return false;
+    }
+    return true;
+  };
+  http_options.value().telemetry_path = config->web.telemetry_path;
+  http_options.value().threads = config->web.threads;
+  HttpServer http(http_options.value(), store, self_metrics, ready);
+  auto port = http.start();
+  if (!port) {
+    spdlog::error("cannot start the HTTP server: {}", port.error().to_string());
+    return kExitFailure;
+  }
+  spdlog::info("kafka-hub-exporter {} listening on {}:{}{} collectors={}", KHE_VERSION,
+               http_options->listen_host, port.value(), config->web.telemetry_path,
+               runners.size());
+
+  auto work = boost::asio::make_work_guard(io);
+  // One thread per collector: a collection blocks its thread (librdkafka calls are
+  // synchronous with deadlines), and collectors must not delay each other.
+  std::vector<std::thread> pool;
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, runners.size()); ++i) {
+    pool.emplace_back([&io] { io.run(); });
+  }
+  for (auto& r : runners) r->start();
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("received {}, shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+
+  http.stop();
+  for (auto& r : runners) r->stop();
+  work.reset();
+  auto joined = std::async(std::launch::async, [&pool] {
+    for (auto& t : pool) t.join();
+  });
+  if (joined.wait_for(kShutdownGrace) != std::future_status::ready) {
+    // A collection is still inside a blocking librdkafka call; its result is no longer wanted.
+    spdlog::warn("a collection is still running; exiting without waiting for it");
+    spdlog::shutdown();
+    std::_Exit(0);
+  }
+  spdlog::info("stopped");
+  return 0;
+}

@@ -1,0 +1,166 @@
+#include "khe/config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace khe {
+namespace {
+
+std::string error_of(const std::string& yaml) {
+  auto config = parse_config(yaml, "c.yaml");
+  if (config.ok()) return "OK";
+  return config.error().message;
+}
+
+TEST(Config, EmptyFileGivesDefaults) {
+  auto config = parse_config("", "c.yaml");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->web.listen_address, ":7071");
+  EXPECT_EQ(config->web.telemetry_path, "/metrics");
+  EXPECT_EQ(config->kafka.poll_interval, std::chrono::seconds(30));
+  EXPECT_EQ(config->kafka.poll_timeout, std::chrono::seconds(20));
+  EXPECT_EQ(config->kafka.naming, LagNaming::kKafkaLagExporter);
+}
+
+TEST(Config, FullFileParses) {
+  auto config = parse_config(R"(
+web:
+  listen_address: 127.0.0.1:9000
+  telemetry_path: /m
+log: {level: debug, format: json}
+kafka:
+  cluster_name: prod
+  servers: [a:9092, b:9092]
+  poll_interval: 10s
+  poll_timeout: 5s
+  naming: both
+  per_partition_series: false
+  max_concurrent_group_requests: 8
+  topics: {allow: ["llm-.*"], deny: [".*-dlq"]}
+  groups: {deny: ["console-consumer-.*"]}
+  properties: {security.protocol: SASL_SSL, sasl.mechanism: SCRAM-SHA-512}
+)", "c.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->kafka.cluster_name, "prod");
+  EXPECT_EQ(config->kafka.bootstrap_servers.size(), 2u);
+  EXPECT_EQ(config->kafka.poll_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(config->kafka.naming, LagNaming::kBoth);
+  EXPECT_FALSE(config->kafka.per_partition_series);
+  EXPECT_TRUE(config->kafka.topic_filter.allows("llm-events"));
+  EXPECT_FALSE(config->kafka.topic_filter.allows("llm-events-dlq"));
+  EXPECT_FALSE(config->kafka.group_filter.allows("console-consumer-1"));
+  EXPECT_EQ(config->kafka.properties.at("security.protocol"), "SASL_SSL");
+}
+
+TEST(Config, ErrorsNameFileLineKeyAndReason) {
+  EXPECT_EQ(error_of("kafka:\n  pol_interval: 5s\n"),
+            "c.yaml:2: kafka.pol_interval: unknown key (known keys: cluster_name, enabled, "
+            "groups, include_internal_topics, max_concurrent_group_requests, naming, "
+            "per_partition_series, poll_interval, poll_timeout, properties, property_files, "
+            "servers, topics)");
+  EXPECT_EQ(error_of("webb: {}\n"), "c.yaml:1: webb: unknown key (known keys: kafka, log, web)");
+  EXPECT_EQ(error_of("kafka:\n  poll_interval: 5\n"),
+            "c.yaml:2: kafka.poll_interval: must be a positive duration like 500ms, 30s or 2m, got '5'");
+  EXPECT_EQ(error_of("kafka:\n  poll_interval: 10s\n  poll_timeout: 10s\n"),
+            "c.yaml:3: kafka.poll_timeout: must be shorter than kafka.poll_interval (10s)");
+  EXPECT_EQ(error_of("kafka:\n  naming: burrow\n"),
+            "c.yaml:2: kafka.naming: must be kafka-lag-exporter, kafka_exporter or both, got 'burrow'");
+  EXPECT_EQ(error_of("kafka:\n  per_partition_series: yes\n"),
+            "c.yaml:2: kafka.per_partition_series: must be true or false, got 'yes'");
+  EXPECT_EQ(error_of("kafka:\n  servers: localhost:9092\n"), "c.yaml:2: kafka.servers: must be a list");
+  EXPECT_EQ(error_of("kafka:\n  servers: [localhost]\n"),
+            "c.yaml:2: kafka.servers: 'localhost' must be host:port");
+  EXPECT_EQ(error_of("kafka:\n  max_concurrent_group_requests: 0\n"),
+            "c.yaml:2: kafka.max_concurrent_group_requests: must be an integer from 1 to 1024, got '0'");
+  EXPECT_EQ(error_of("kafka:\n  topics:\n    allow: ['orders(']\n"),
+            "c.yaml:3: kafka.topics: pattern 'orders(': invalid regular expression at offset 7: "
+            "missing closing parenthesis");
+  EXPECT_EQ(error_of("kafka:\n  topics:\n    include: [x]\n"),
+            "c.yaml:3: kafka.topics.include: unknown key (known keys: allow, deny)");
+  EXPECT_EQ(error_of("kafka:\n  properties: [a]\n"),
+            "c.yaml:2: kafka.properties: must be a mapping of librdkafka properties");
+  EXPECT_EQ(error_of("kafka:\n  property_files:\n    sasl.password: /nonexistent/pw\n"),
+            "c.yaml:3: kafka.property_files.sasl.password: cannot read file '/nonexistent/pw'");
+  EXPECT_EQ(error_of("web:\n  telemetry_path: metrics\n"),
+            "c.yaml:2: web.telemetry_path: must start with '/'");
+  EXPECT_EQ(error_of("web:\n  threads: many\n"),
+            "c.yaml:2: web.threads: must be an integer from 1 to 256, got 'many'");
+  EXPECT_EQ(error_of("kafka: [1, 2]\n"), "c.yaml:1: kafka: must be a mapping");
+  EXPECT_EQ(error_of("kafka:\n  servers: [a:1\n"),
+            "c.yaml:3: invalid YAML: end of sequence flow not found");
+}
+
+TEST(Config, ValidationCatchesWholeConfigProblems) {
+  Config config;
+  config.file = "c.yaml";
+  auto error = validate_config(config);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->message,
+            "c.yaml: kafka.servers: no Kafka brokers configured (set kafka.servers or "
+            "--kafka.server, or set kafka.enabled: false)");
+  config.kafka.bootstrap_servers = {"a:1"};
+  config.log.level = "verbose";
+  EXPECT_EQ(validate_config(config)->message,
+            "c.yaml: log.level: must be one of trace, debug, info, warn, error; got 'verbose'");
+  config.log.level = "info";
+  config.log.format = "xml";
+  EXPECT_EQ(validate_config(config)->message, "c.yaml: log.format: must be logfmt or json; got 'xml'");
+  config.log.format = "json";
+  config.web.telemetry_path = "/healthz";
+  EXPECT_EQ(validate_config(config)->message, "c.yaml: web.telemetry_path: '/healthz' is reserved");
+}
+
+TEST(Config, SecretsComeFromFilesAndAreNeverDescribed) {
+  std::string path = ::testing::TempDir() + "khe_secret";
+  std::ofstream(path) << "s3cr3t-value\n";
+  auto config = parse_config("kafka:\n  servers: [a:1]\n  properties: {sasl.username: alice, "
+                             "ssl.key.password: inline-secret}\n  property_files:\n    "
+                             "sasl.password: " + path + "\n",
+                             "c.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->kafka.properties.at("sasl.password"), "s3cr3t-value");
+  std::string described = describe_config(*config);
+  EXPECT_EQ(described.find("s3cr3t-value"), std::string::npos);
+  EXPECT_EQ(described.find("inline-secret"), std::string::npos);
+  EXPECT_NE(described.find("alice"), std::string::npos);
+  EXPECT_NE(described.find(path), std::string::npos);
+  std::remove(path.c_str());
+}
+
+TEST(Flags, ParseBothSpellingsAndRepeats) {
+  auto flags = parse_flags({"--config=c.yaml", "--kafka.server", "a:1", "--kafka.server=b:2",
+                            "--web.listen-address", "127.0.0.1:0", "--once"});
+  ASSERT_TRUE(flags.ok());
+  EXPECT_EQ(*flags->config_file, "c.yaml");
+  EXPECT_EQ(flags->kafka_servers, (std::vector<std::string>{"a:1", "b:2"}));
+  EXPECT_EQ(*flags->listen_address, "127.0.0.1:0");
+  EXPECT_TRUE(flags->once);
+}
+
+TEST(Flags, ErrorsAreClear) {
+  EXPECT_EQ(parse_flags({"--kafka.servers=a:1"}).error().message,
+            "flag --kafka.servers: unknown flag (see --help)");
+  EXPECT_EQ(parse_flags({"--config"}).error().message, "flag --config: needs a value");
+  EXPECT_EQ(parse_flags({"--once=yes"}).error().message, "flag --once: takes no value");
+  EXPECT_EQ(parse_flags({"--kafka.server", "nohost"}).error().message,
+            "flag --kafka.server: 'nohost' must be host:port");
+}
+
+TEST(Flags, OverrideTheFile) {
+  std::string path = ::testing::TempDir() + "khe_config.yaml";
+  std::ofstream(path) << "kafka:\n  servers: [file:1]\nlog: {level: debug}\n";
+  Flags flags;
+  flags.config_file = path;
+  flags.kafka_servers = {"flag:2"};
+  flags.log_level = "warn";
+  auto config = build_config(flags);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->kafka.bootstrap_servers, std::vector<std::string>{"flag:2"});
+  EXPECT_EQ(config->log.level, "warn");
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace khe
