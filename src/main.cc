@@ -1,6 +1,7 @@
 // kafka-hub-exporter: main thread parses flags and config (fail fast, exit 2), starts the
 // collectors and the HTTP server, waits for SIGINT/SIGTERM, and stops in reverse order.
 #include <pthread.h>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -17,6 +18,7 @@
 #include "khe/app/logging.h"
 #include "khe/config/config.h"
 #include "khe/http/http_server.h"
+#include "khe/kafka/kafka_worker.h"
 #include "khe/kafka/lag_collector.h"
 #include "khe/kafka/offsets_source.h"
 #include "khe/metrics/self_metrics.h"
@@ -28,6 +30,13 @@ constexpr int kExitFailure = 1;
 constexpr int kExitConfig = 2;
 // SIGTERM must end the process within 5 s even if a collection is blocked in librdkafka.
 constexpr auto kShutdownGrace = std::chrono::seconds(4);
+
+std::string self_executable() {
+  char path[4096];
+  ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (n <= 0) return "kafka-hub-exporter";
+  return std::string(path, static_cast<std::size_t>(n));
+}
 
 }  // namespace
 
@@ -59,12 +68,24 @@ int main(int argc, char** argv) {
               << "': " << http_options.error().message << "\n";
     return kExitConfig;
   }
+  if (config->kafka_enabled) {
+    if (auto error = validate_rdkafka_properties(config->kafka)) {
+      std::cerr << "kafka-hub-exporter: " << error->message << "\n";
+      return kExitConfig;
+    }
+  }
+  if (flags->kafka_worker) {
+    setup_logging(config->log);
+    return run_kafka_worker(config->kafka);
+  }
   if (flags->check_config) {
     std::cout << "# configuration OK\n" << describe_config(*config);
     return 0;
   }
   setup_logging(config->log);
 
+  // Writes to a dead worker's pipe must fail with EPIPE, not kill the exporter.
+  std::signal(SIGPIPE, SIG_IGN);
   // Signals go to sigwait() in main only; every thread created below inherits this mask.
   sigset_t signals;
   sigemptyset(&signals);
@@ -76,13 +97,23 @@ int main(int argc, char** argv) {
   SnapshotStore store;
   std::vector<std::unique_ptr<Collector>> collectors;
   if (config->kafka_enabled) {
-    auto source = make_rdkafka_offsets_source(config->kafka);
-    if (!source) {
-      std::cerr << "kafka-hub-exporter: " << source.error().to_string() << "\n";
-      return kExitConfig;
+    if (flags->once) {
+      // One poll and exit: no process to protect, so gather in-process.
+      auto source = make_rdkafka_offsets_source(config->kafka);
+      if (!source) {
+        std::cerr << "kafka-hub-exporter: " << source.error().to_string() << "\n";
+        return kExitConfig;
+      }
+      collectors.push_back(
+          std::make_unique<LagCollector>(config->kafka, std::move(source).value()));
+    } else {
+      // librdkafka runs in a worker process started from this binary with the same flags.
+      std::vector<std::string> worker_argv{self_executable()};
+      worker_argv.insert(worker_argv.end(), args.begin(), args.end());
+      worker_argv.push_back("--internal.kafka-worker");
+      collectors.push_back(std::make_unique<LagCollector>(
+          config->kafka, std::make_unique<WorkerViewSource>(std::move(worker_argv))));
     }
-    collectors.push_back(
-        std::make_unique<LagCollector>(config->kafka, std::move(source).value()));
   }
 
   boost::asio::io_context io;

@@ -38,6 +38,21 @@ class EscapedMessage final : public spdlog::custom_flag_formatter {
   bool json_;
 };
 
+// Level names as logfmt and JSON loggers usually spell them ("warn", not spdlog's "warning").
+class ShortLevel final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    static constexpr std::string_view kNames[] = {"trace", "debug", "info", "warn",
+                                                  "error", "fatal", "off"};
+    auto index = static_cast<std::size_t>(msg.level);
+    dest.append(kNames[index < std::size(kNames) ? index : 6]);
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<ShortLevel>();
+  }
+};
+
 }  // namespace
 
 void setup_logging(const LogOptions& options) {
@@ -46,10 +61,11 @@ void setup_logging(const LogOptions& options) {
       "kafka-hub-exporter", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
   formatter->add_flag<EscapedMessage>('*', json);
+  formatter->add_flag<ShortLevel>('&');
   if (json) {
-    formatter->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%*"})");
+    formatter->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%&","msg":"%*"})");
   } else {
-    formatter->set_pattern(R"(ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l msg="%*")");
+    formatter->set_pattern(R"(ts=%Y-%m-%dT%H:%M:%S.%eZ level=%& msg="%*")");
   }
   logger->set_formatter(std::move(formatter));
   logger->set_level(spdlog::level::from_str(options.level));

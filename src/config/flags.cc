@@ -24,6 +24,7 @@ const std::map<std::string, FlagSpec>& flag_specs() {
       {"--once", {FlagKind::kSwitch, "run one collection, print the exposition to stdout, exit"}},
       {"--version", {FlagKind::kSwitch, "print the version and exit"}},
       {"--help", {FlagKind::kSwitch, "show this help"}},
+      {"--internal.kafka-worker", {FlagKind::kSwitch, "run as the exporter's Kafka worker process"}},
   };
   return specs;
 }
@@ -33,6 +34,7 @@ const std::map<std::string, FlagSpec>& flag_specs() {
 std::string flags_usage() {
   std::string out = "usage: kafka-hub-exporter [flags]\n\nflags:\n";
   for (const auto& [name, spec] : flag_specs()) {
+    if (name.rfind("--internal.", 0) == 0) continue;  // started by the exporter itself
     std::string left = "  " + name + (spec.kind == FlagKind::kSwitch ? "" : "=VALUE");
     left.resize(std::max<std::size_t>(left.size() + 1, 30), ' ');
     out += left + spec.help + "\n";
@@ -81,6 +83,7 @@ Result<Flags> parse_flags(const std::vector<std::string>& args) {
     else if (name == "--once") flags.once = true;
     else if (name == "--version") flags.version = true;
     else if (name == "--help") flags.help = true;
+    else if (name == "--internal.kafka-worker") flags.kafka_worker = true;
   }
   return flags;
 }

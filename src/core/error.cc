@@ -13,6 +13,7 @@ std::string_view error_kind_name(ErrorKind kind) {
     case ErrorKind::kOffsets: return "offsets";
     case ErrorKind::kAuth: return "auth";
     case ErrorKind::kProtocol: return "protocol";
+    case ErrorKind::kWorker: return "worker";
     case ErrorKind::kInternal: return "internal";
   }
   return "internal";

@@ -2,6 +2,9 @@
 
 #include <httplib.h>
 
+#include <algorithm>
+#include <string_view>
+
 #include "khe/metrics/self_metrics.h"
 #include "khe/metrics/snapshot_store.h"
 #include "khe/metrics/text_format.h"
@@ -44,26 +47,40 @@ Result<int> HttpServer::start() {
 
   impl.server.Get(impl.options.telemetry_path, [&impl](const httplib::Request& req,
                                                        httplib::Response& res) {
-    auto exposition = impl.store.current();
-    std::string self = impl.self_metrics.render();
-    if (accepts_gzip(req)) {
-      impl.self_metrics.count_scrape("gzip");
-      // Both parts are complete gzip members; their concatenation is one valid gzip stream.
-      std::string body;
-      std::string self_gzip = gzip_compress(self, 1);
-      body.reserve(exposition->gzip.size() + self_gzip.size());
-      body += exposition->gzip;
-      body += self_gzip;
-      res.set_header("Content-Encoding", "gzip");
-      res.set_content(std::move(body), kTextContentType);
-    } else {
-      impl.self_metrics.count_scrape("identity");
-      std::string body;
-      body.reserve(exposition->text.size() + self.size());
-      body += exposition->text;
-      body += self;
-      res.set_content(std::move(body), kTextContentType);
-    }
+    // The body is the store's ready bytes (shared, not copied) followed by the small
+    // self-metrics part rendered now. With gzip both parts are complete gzip members, and
+    // their concatenation is one valid gzip stream.
+    struct Body {
+      std::shared_ptr<const Exposition> exposition;
+      std::string self;
+      bool gzip;
+      std::string_view first() const { return gzip ? exposition->gzip : exposition->text; }
+    };
+    auto body = std::make_shared<Body>();
+    body->exposition = impl.store.current();
+    body->gzip = accepts_gzip(req);
+    body->self = impl.self_metrics.render();
+    if (body->gzip) body->self = gzip_compress(body->self, 1);
+    impl.self_metrics.count_scrape(body->gzip ? "gzip" : "identity");
+    if (body->gzip) res.set_header("Content-Encoding", "gzip");
+    std::size_t total = body->first().size() + body->self.size();
+    // A sized content provider: httplib sends it as is (it only compresses plain bodies and
+    // chunked providers, which would gzip our gzip a second time).
+    res.set_content_provider(
+        total, kTextContentType,
+        [body](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+          std::string_view first = body->first();
+          while (length > 0) {
+            std::string_view part = offset < first.size()
+                                        ? first.substr(offset)
+                                        : std::string_view(body->self).substr(offset - first.size());
+            std::size_t n = std::min(length, part.size());
+            if (n == 0 || !sink.write(part.data(), n)) return false;
+            offset += n;
+            length -= n;
+          }
+          return true;
+        });
   });
   impl.server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "khe/kafka/cluster_view_source.h"
 #include "khe/kafka/lag_families.h"
 
 namespace khe {
@@ -18,21 +19,37 @@ std::chrono::milliseconds until(Clock::time_point deadline) {
 
 }  // namespace
 
-LagCollector::LagCollector(KafkaOptions options, std::unique_ptr<OffsetsSource> source)
+LagCollector::LagCollector(KafkaOptions options, std::unique_ptr<ClusterViewSource> source)
     : options_(std::move(options)), source_(std::move(source)) {}
 
+LagCollector::LagCollector(KafkaOptions options, std::unique_ptr<OffsetsSource> source)
+    : options_(options),  // copied: the in-process source keeps its own
+      source_(std::make_unique<InProcessViewSource>(std::move(options), std::move(source))) {}
+
 Result<Collection> LagCollector::collect(Clock::time_point deadline) {
+  auto gathered = source_->gather(deadline);
+  if (!gathered) return gathered.error();
   Collection out;
-  auto metadata = source_->metadata(until(deadline));
+  out.errors = std::move(gathered.value().errors);
+  out.families = build_lag_families(
+      gathered->view,
+      LagFamilyOptions{options_.cluster_name, options_.naming, options_.per_partition_series});
+  return out;
+}
+
+Result<GatheredView> gather_cluster_view(OffsetsSource& source, const KafkaOptions& options,
+                                         Clock::time_point deadline) {
+  GatheredView out;
+  auto metadata = source.metadata(until(deadline));
   if (!metadata) return metadata.error();
 
-  ClusterView view;
+  ClusterView& view = out.view;
   view.metadata.brokers = metadata->brokers;
   view.metadata.controller_id = metadata->controller_id;
   std::vector<TopicPartition> partitions;
   for (const auto& topic : metadata->topics) {
-    if (topic.internal && !options_.include_internal_topics) continue;
-    if (!options_.topic_filter.allows(topic.name)) continue;
+    if (topic.internal && !options.include_internal_topics) continue;
+    if (!options.topic_filter.allows(topic.name)) continue;
     for (const auto& p : topic.partitions) partitions.push_back({topic.name, p.partition});
     view.metadata.topics.push_back(topic);
   }
@@ -40,18 +57,20 @@ Result<Collection> LagCollector::collect(Clock::time_point deadline) {
   // Groups first: committed offsets must be read before the watermarks they are compared with.
   // They get at most 60% of what is left so the watermarks always get a fair share.
   auto group_deadline = Clock::now() + (deadline - Clock::now()) * 6 / 10;
-  auto listing = source_->list_groups(until(group_deadline));
+  // Listing asks every broker librdkafka knows, and one that died is still asked until the
+  // request times out: a third of the group budget keeps the rest for describing and offsets.
+  auto listing = source.list_groups(until(Clock::now() + (group_deadline - Clock::now()) / 3));
   std::vector<std::string> group_names;
   if (listing) {
     for (const auto& g : listing->groups) {
-      if (options_.group_filter.allows(g.group)) group_names.push_back(g.group);
+      if (options.group_filter.allows(g.group)) group_names.push_back(g.group);
     }
     out.errors.insert(out.errors.end(), listing->errors.begin(), listing->errors.end());
   } else {
     out.errors.push_back(listing.error());
   }
   std::sort(group_names.begin(), group_names.end());
-  auto details = source_->group_details(group_names, until(group_deadline));
+  auto details = source.group_details(group_names, until(group_deadline));
   out.errors.insert(out.errors.end(), details.errors.begin(), details.errors.end());
 
   std::map<std::string, ClusterView::Group> groups;
@@ -75,13 +94,11 @@ Result<Collection> LagCollector::collect(Clock::time_point deadline) {
     view.groups.push_back(std::move(g));
   }
 
-  auto watermarks = source_->watermarks(view.metadata, partitions, until(deadline));
+  auto watermarks = source.watermarks(view.metadata, partitions, until(deadline));
   view.watermarks = std::move(watermarks.offsets);
   view.partition_errors = std::move(watermarks.failed);
   out.errors.insert(out.errors.end(), watermarks.errors.begin(), watermarks.errors.end());
 
-  out.families = build_lag_families(
-      view, LagFamilyOptions{options_.cluster_name, options_.naming, options_.per_partition_series});
   return out;
 }
 

@@ -29,15 +29,24 @@ std::string reason_name(rd_kafka_resp_err_t err) {
 }
 
 void log_callback(const rd_kafka_t*, int level, const char* facility, const char* message) {
-  // librdkafka repeats connection failures every reconnect; the collector reports them once per
-  // poll as errors, so these stay at debug unless librdkafka itself calls them errors.
-  auto spd_level = level <= 3 ? spdlog::level::err : spdlog::level::debug;
+  // librdkafka logs every failed reconnect (facility FAIL, level 3); the collector already
+  // reports each failed poll once with its context, so only critical messages go above debug.
+  auto spd_level = level <= 2 ? spdlog::level::err : spdlog::level::debug;
   spdlog::log(spd_level, "librdkafka {}: {}", facility, message);
 }
 
 void error_callback(rd_kafka_t*, int err, const char* reason, void*) {
   spdlog::debug("librdkafka error {}: {}", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)),
                 reason);
+}
+
+std::string bootstrap_list(const KafkaOptions& options) {
+  if (auto it = options.properties.find("bootstrap.servers"); it != options.properties.end()) {
+    return it->second;
+  }
+  std::string list;
+  for (const auto& s : options.bootstrap_servers) list += (list.empty() ? "" : ",") + s;
+  return list;
 }
 
 struct AdminOptionsDeleter {
@@ -402,46 +411,57 @@ OffsetsSource::GroupDetails RdKafkaOffsetsSource::group_details(
 
 }  // namespace
 
-Result<std::unique_ptr<OffsetsSource>> make_rdkafka_offsets_source(const KafkaOptions& options) {
+namespace {
+
+// Builds the librdkafka configuration; the caller owns the result.
+Result<rd_kafka_conf_t*> make_conf(const KafkaOptions& options) {
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  auto set = [&](const std::string& key, const std::string& value) -> std::optional<Error> {
-    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr, sizeof(errstr)) !=
-        RD_KAFKA_CONF_OK) {
-      // librdkafka quotes the value in its message; never echo a secret.
-      std::string message = is_secret_key(key) ? "rejected by librdkafka (value not shown)"
-                                                      : std::string(errstr);
-      return Error{ErrorKind::kConfig, "kafka.properties." + key, message};
-    }
-    return std::nullopt;
-  };
-  std::string bootstrap;
-  for (const auto& s : options.bootstrap_servers) bootstrap += (bootstrap.empty() ? "" : ",") + s;
   std::vector<std::pair<std::string, std::string>> settings{
       {"client.id", "kafka-hub-exporter"},
-      {"bootstrap.servers", bootstrap},
+      {"bootstrap.servers", bootstrap_list(options)},
       // High watermarks, as kafka-consumer-groups shows them, not the last stable offset.
       {"isolation.level", "read_uncommitted"},
       {"enable.auto.commit", "false"},
       {"log.connection.close", "false"},
   };
   for (const auto& [k, v] : options.properties) settings.emplace_back(k, v);
-  for (const auto& [k, v] : settings) {
-    if (auto error = set(k, v)) {
+  for (const auto& [key, value] : settings) {
+    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr, sizeof(errstr)) !=
+        RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
-      return *error;
+      // librdkafka quotes the value in its message; never echo a secret.
+      std::string message = is_secret_key(key) ? "rejected by librdkafka (value not shown)"
+                                               : std::string(errstr);
+      return Error{ErrorKind::kConfig, "kafka.properties." + key,
+                   "kafka.properties." + key + ": " + message};
     }
   }
   rd_kafka_conf_set_log_cb(conf, log_callback);
   rd_kafka_conf_set_error_cb(conf, error_callback);
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+  return conf;
+}
+
+}  // namespace
+
+std::optional<Error> validate_rdkafka_properties(const KafkaOptions& options) {
+  auto conf = make_conf(options);
+  if (!conf) return conf.error();
+  rd_kafka_conf_destroy(conf.value());
+  return std::nullopt;
+}
+
+Result<std::unique_ptr<OffsetsSource>> make_rdkafka_offsets_source(const KafkaOptions& options) {
+  auto conf = make_conf(options);
+  if (!conf) return conf.error();
+  char errstr[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.value(), errstr, sizeof(errstr));
   if (rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
+    rd_kafka_conf_destroy(conf.value());
     return Error{ErrorKind::kConfig, "kafka", std::string("cannot create client: ") + errstr};
   }
-  if (options.properties.count("bootstrap.servers")) bootstrap = options.properties.at("bootstrap.servers");
   return std::unique_ptr<OffsetsSource>(
-      new RdKafkaOffsetsSource(rk, bootstrap, options.max_concurrent_group_requests));
+      new RdKafkaOffsetsSource(rk, bootstrap_list(options), options.max_concurrent_group_requests));
 }
 
 std::string rdkafka_version() { return rd_kafka_version_str(); }

@@ -56,6 +56,7 @@ struct Flags {
   bool once = false;
   bool version = false;
   bool help = false;
+  bool kafka_worker = false;  // internal: run as the Kafka worker process (kafka_worker.h)
 };
 
 Result<Flags> parse_flags(const std::vector<std::string>& args);

@@ -19,6 +19,7 @@ enum class ErrorKind {
   kOffsets,      // committed offsets of a group could not be read
   kAuth,         // authentication or authorization refused
   kProtocol,     // the source answered something we cannot parse
+  kWorker,       // the isolated client process died or hung
   kInternal,     // a bug: should never be seen
 };
 

@@ -1,20 +1,20 @@
-// LagCollector: one poll of a Kafka cluster through an OffsetsSource, in the order Kafka's own
-// kafka-consumer-groups uses (committed offsets first, then watermarks, so lag is never
-// understated by a commit racing the watermark read), into broker, topic, partition and
-// consumer-group families. Not thread-safe; run by one CollectorRunner.
+// LagCollector: one poll of a Kafka cluster through a ClusterViewSource, turned into broker,
+// topic, partition and consumer-group families. Not thread-safe; run by one CollectorRunner.
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "khe/core/collector.h"
+#include "khe/kafka/cluster_view_source.h"
 #include "khe/kafka/kafka_options.h"
-#include "khe/kafka/offsets_source.h"
 
 namespace khe {
 
 class LagCollector final : public Collector {
  public:
+  LagCollector(KafkaOptions options, std::unique_ptr<ClusterViewSource> source);
+  // Convenience for tests and --once: gathers in this process.
   LagCollector(KafkaOptions options, std::unique_ptr<OffsetsSource> source);
 
   const std::string& name() const override { return name_; }
@@ -25,7 +25,7 @@ class LagCollector final : public Collector {
  private:
   std::string name_ = "kafka";
   KafkaOptions options_;
-  std::unique_ptr<OffsetsSource> source_;
+  std::unique_ptr<ClusterViewSource> source_;
 };
 
 }  // namespace khe

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,9 @@ class OffsetsSource {
 
 // Creates the librdkafka-backed source. Fails on properties librdkafka rejects.
 Result<std::unique_ptr<OffsetsSource>> make_rdkafka_offsets_source(const KafkaOptions& options);
+
+// Checks every librdkafka property without creating a client (which would start connecting).
+std::optional<Error> validate_rdkafka_properties(const KafkaOptions& options);
 
 // librdkafka's version string, for build info.
 std::string rdkafka_version();
