@@ -54,6 +54,10 @@ constexpr double kCreateTopicsTimeoutSeconds = 120.0;
 // One request per 100 topics keeps a single controller error from failing
 // everything while still needing only a handful of round trips.
 constexpr std::size_t kCreateTopicsBatchSize = 100;
+// A KRaft controller rejects a request that needs more than 10,000 metadata
+// records ("excessively large batch operation"); one record per partition
+// plus one per topic and config stays well below that.
+constexpr std::size_t kCreateTopicsMaxPartitionsPerRequest = 5000;
 // Short enough that signals and deadlines are noticed promptly.
 constexpr int kPollSliceMs = 100;
 constexpr std::chrono::milliseconds kMetadataRetryInterval{250};
@@ -414,9 +418,9 @@ Options for every command (accepted anywhere on the line):
 Commands:
   create-topics (--topic NAME ... | --prefix P --count N)
                 [--partitions N (1)] [--replication N (1)] [--config k=v ...]
-      Creates topics (P0..P{N-1} with --prefix) in batches of 100, counts
-      existing ones as success, then waits until metadata shows every
-      partition with a leader.
+      Creates topics (P0..P{N-1} with --prefix), one request per 100 topics
+      or 5000 partitions, counts existing ones as success, then waits until
+      metadata shows every partition with a leader.
       Summary: topics= created= existing= failed= partitions= seconds=
 
   delete-topics (--topic NAME ... | --prefix P --count N)
@@ -777,9 +781,12 @@ int run_create_topics(const Options& options) {
   QueuePtr queue(rd_kafka_queue_new(handle.get()));
 
   // All batches are in flight at once; the broker works on them in parallel.
+  const std::size_t topics_per_batch = std::clamp<std::size_t>(
+      kCreateTopicsMaxPartitionsPerRequest / static_cast<std::size_t>(partitions), 1,
+      kCreateTopicsBatchSize);
   std::size_t requests = 0;
-  for (std::size_t first = 0; first < topics.size(); first += kCreateTopicsBatchSize) {
-    const std::size_t count = std::min(kCreateTopicsBatchSize, topics.size() - first);
+  for (std::size_t first = 0; first < topics.size(); first += topics_per_batch) {
+    const std::size_t count = std::min(topics_per_batch, topics.size() - first);
     std::vector<rd_kafka_NewTopic_t*> batch;
     for (std::size_t i = first; i < first + count; ++i) {
       char buffer[512];

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <spdlog/spdlog.h>
@@ -34,6 +35,22 @@ bool write_all(int fd, const void* data, std::size_t size) {
     size -= static_cast<std::size_t>(n);
   }
   return true;
+}
+
+// write_all() to a pipe whose reader may be dead, without the SIGPIPE that would end the whole
+// process: the signal is blocked for this thread and a pending one is consumed.
+bool write_all_no_sigpipe(int fd, const void* data, std::size_t size) {
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  bool ok = write_all(fd, data, size);
+  if (!ok && errno == EPIPE) {
+    timespec zero{0, 0};
+    sigtimedwait(&pipe_set, nullptr, &zero);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return ok;
 }
 
 // Blocking read of exactly `size` bytes; false on EOF or error.
@@ -172,7 +189,7 @@ Result<GatheredView> WorkerViewSource::gather(Clock::time_point deadline) {
   }
   auto budget = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   std::int64_t budget_ms = std::max<std::int64_t>(budget.count(), 1);
-  if (!write_all(to_worker_, &budget_ms, sizeof(budget_ms))) {
+  if (!write_all_no_sigpipe(to_worker_, &budget_ms, sizeof(budget_ms))) {
     std::string how = stop();
     return Error{ErrorKind::kWorker, "kafka worker", "the worker was gone (" + how + ")"};
   }

@@ -2,6 +2,7 @@
 oracle. KHE_CLUSTER_MODE=zk (default, Kafka 3.6.1 + a 3-node ZooKeeper ensemble) or kraft."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -9,10 +10,29 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from khe_testlib import Cluster, Exporter, describe_groups, group_states, log  # noqa: E402
+from khe_testlib import REPO, Cluster, Exporter, describe_groups, group_states, log  # noqa: E402
 
 MODE = os.environ.get("KHE_CLUSTER_MODE", "zk")
 STABLE_GROUPS = ("stopped", "partial", "to-delete", "single-reader")
+
+
+def read_catalogue():
+    """{name: {type, labels, conditional}} from the README's metric catalogue table."""
+    with open(os.path.join(REPO, "README.md")) as f:
+        text = f.read()
+    section = text.split("## Metric catalogue", 1)[1].split("\n## ", 1)[0]
+    rows, previous_labels = {}, set()
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 4 or not cells[0].startswith("`"):
+            continue
+        name = cells[0].strip("`")
+        labels = previous_labels if cells[2] == "same as above" else \
+            set(re.findall(r"`([a-z_]+)`", cells[2]))
+        previous_labels = labels
+        rows[name] = {"type": cells[1], "labels": labels,
+                      "conditional": cells[3].startswith("*Only*")}
+    return rows
 
 
 class LagAgainstRealCluster(unittest.TestCase):
@@ -232,6 +252,22 @@ class LagAgainstRealCluster(unittest.TestCase):
         log(f"recovered {time.time() - restarted_at:.1f} s after the restart")
         compared, _, _ = self.compare_with_oracle(groups=STABLE_GROUPS)
         self.assertGreater(compared, 0)
+
+    def test_9_metric_catalogue_in_readme_matches_output(self):
+        catalogue = read_catalogue()
+        m = self.exporter.wait_for_poll_after(time.time())
+        self.exporter.metrics()  # a scrape, so the scrape counter exists
+        m = self.exporter.metrics()
+        labels_seen = {}
+        for name, labels, _ in m.samples:
+            labels_seen.setdefault(name, set()).update(labels)
+        for name, kind in m.types.items():
+            self.assertIn(name, catalogue, f"{name} is on /metrics but not in the README catalogue")
+            self.assertEqual(catalogue[name]["type"], kind, name)
+            self.assertEqual(labels_seen.get(name, set()), catalogue[name]["labels"], name)
+        for name, row in catalogue.items():
+            if not row["conditional"]:
+                self.assertIn(name, m.types, f"README lists {name} but /metrics has no such series")
 
     def test_8_sigterm_stops_within_five_seconds(self):
         extra = Exporter(self.cluster.bootstrap)
