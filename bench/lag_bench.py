@@ -63,6 +63,7 @@ def main():
     ap.add_argument("--partitions-per-group", type=int, default=10)
     ap.add_argument("--polls", type=int, default=5)
     ap.add_argument("--poll-interval", default="10s")
+    ap.add_argument("--web-threads", type=int, default=0, help="0: the exporter's default")
     args = ap.parse_args()
 
     os.environ.setdefault("KHE_BROKER_JVM_OPTS", "-Xms512m -Xmx1536m -XX:+UseG1GC")
@@ -82,8 +83,9 @@ def main():
                         timeout=900)
         log(f"committed offsets for {args.groups} groups in {time.time() - t:.1f} s")
 
+        web = f"web:\n  threads: {args.web_threads}\n" if args.web_threads else ""
         exporter = Exporter(cluster.bootstrap, poll_interval=args.poll_interval,
-                            poll_timeout="8s")
+                            poll_timeout="8s", extra_yaml=web)
         worker = children(exporter.proc.pid)
         durations = []
         last = 0.0
@@ -106,6 +108,8 @@ def main():
         p50, p99, rps = wrk(exporter.url + "/metrics", gzip=False)
         gp50, gp99, grps = wrk(exporter.url + "/metrics", gzip=True)
         rss_exporter_after = proc_status(exporter.proc.pid, "VmHWM")
+        rss_exporter_now = proc_status(exporter.proc.pid, "VmRSS")
+        rss_worker_now = sum(proc_status(p, "VmRSS") for p in worker)
         durations.sort()
 
         print()
@@ -119,7 +123,8 @@ def main():
               f"(totals {cpu_exporter:.2f} s and {cpu_worker:.2f} s over {polls_done} polls)")
         print(f"  peak RSS: exporter {rss_exporter / 2**20:.1f} MiB "
               f"({rss_exporter_after / 2**20:.1f} MiB after the scrape load), "
-              f"kafka worker {rss_worker / 2**20:.1f} MiB")
+              f"kafka worker {rss_worker / 2**20:.1f} MiB; between polls: exporter "
+              f"{rss_exporter_now / 2**20:.1f} MiB, worker {rss_worker_now / 2**20:.1f} MiB")
         print(f"  /metrics: {series} series, {len(body) / 2**20:.2f} MiB text, "
               f"{len(gz) / 2**20:.2f} MiB gzip")
         print(f"  scrapes, 50 concurrent (wrk -t2 -c50 15s), identity: p50 {p50}, p99 {p99}, "

@@ -47,14 +47,14 @@ Result<int> HttpServer::start() {
 
   impl.server.Get(impl.options.telemetry_path, [&impl](const httplib::Request& req,
                                                        httplib::Response& res) {
-    // The body is the store's ready bytes (shared, not copied) followed by the small
-    // self-metrics part rendered now. With gzip both parts are complete gzip members, and
+    // The body is the store's ready parts (shared, not copied) followed by the small
+    // self-metrics part rendered now. With gzip every part is a complete gzip member, and
     // their concatenation is one valid gzip stream.
     struct Body {
       std::shared_ptr<const Exposition> exposition;
       std::string self;
       bool gzip;
-      std::string_view first() const { return gzip ? exposition->gzip : exposition->text; }
+      std::vector<std::string_view> pieces;
     };
     auto body = std::make_shared<Body>();
     body->exposition = impl.store.current();
@@ -62,24 +62,32 @@ Result<int> HttpServer::start() {
     body->self = impl.self_metrics.render();
     if (body->gzip) body->self = gzip_compress(body->self, 1);
     impl.self_metrics.count_scrape(body->gzip ? "gzip" : "identity");
+    std::size_t total = body->self.size();
+    for (const auto& part : body->exposition->parts) {
+      body->pieces.emplace_back(body->gzip ? part->gzip : part->text);
+      total += body->pieces.back().size();
+    }
+    body->pieces.emplace_back(body->self);
     if (body->gzip) res.set_header("Content-Encoding", "gzip");
-    std::size_t total = body->first().size() + body->self.size();
     // A sized content provider: httplib sends it as is (it only compresses plain bodies and
     // chunked providers, which would gzip our gzip a second time).
     res.set_content_provider(
         total, kTextContentType,
         [body](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-          std::string_view first = body->first();
-          while (length > 0) {
-            std::string_view part = offset < first.size()
-                                        ? first.substr(offset)
-                                        : std::string_view(body->self).substr(offset - first.size());
-            std::size_t n = std::min(length, part.size());
-            if (n == 0 || !sink.write(part.data(), n)) return false;
-            offset += n;
-            length -= n;
+          std::size_t piece_start = 0;
+          for (std::string_view piece : body->pieces) {
+            if (length == 0) break;
+            std::size_t piece_end = piece_start + piece.size();
+            if (offset < piece_end) {
+              std::size_t from = offset - piece_start;
+              std::size_t n = std::min(length, piece.size() - from);
+              if (!sink.write(piece.data() + from, n)) return false;
+              offset += n;
+              length -= n;
+            }
+            piece_start = piece_end;
           }
-          return true;
+          return length == 0;
         });
   });
   impl.server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {

@@ -1,16 +1,30 @@
 #include "khe/metrics/snapshot_store.h"
 
+#include <malloc.h>
+
 #include "khe/metrics/text_format.h"
 
 namespace khe {
 
+std::string Exposition::text() const {
+  std::string out;
+  out.reserve(text_size);
+  for (const auto& part : parts) out += part->text;
+  return out;
+}
+
 void SnapshotStore::publish(const Snapshot& snapshot) {
-  auto rendered = std::make_shared<Rendered>();
+  auto rendered = std::make_shared<RenderedPart>();
   render_text(snapshot.families, rendered->text);
   rendered->gzip = gzip_compress(rendered->text);
-  std::lock_guard lock(publish_mutex_);
-  by_source_[snapshot.source] = std::move(rendered);
-  rebuild_and_swap();
+  {
+    std::lock_guard lock(publish_mutex_);
+    by_source_[snapshot.source] = std::move(rendered);
+    rebuild_and_swap();
+  }
+  // The previous snapshot's megabytes were just freed; hand them back to the system instead of
+  // letting each poll's peak stay resident.
+  malloc_trim(0);
 }
 
 void SnapshotStore::remove(const std::string& source) {
@@ -29,18 +43,11 @@ std::shared_ptr<const Exposition> SnapshotStore::current() const {
 }
 
 void SnapshotStore::rebuild_and_swap() {
-  // Concatenation only (a few memcpys): rendering and compression happened before any lock.
   auto exposition = std::make_shared<Exposition>();
-  std::size_t text_size = 0, gzip_size = 0;
-  for (const auto& [source, rendered] : by_source_) {
-    text_size += rendered->text.size();
-    gzip_size += rendered->gzip.size();
-  }
-  exposition->text.reserve(text_size);
-  exposition->gzip.reserve(gzip_size);
-  for (const auto& [source, rendered] : by_source_) {
-    exposition->text += rendered->text;
-    exposition->gzip += rendered->gzip;
+  for (const auto& [source, part] : by_source_) {
+    exposition->parts.push_back(part);
+    exposition->text_size += part->text.size();
+    exposition->gzip_size += part->gzip.size();
   }
   std::lock_guard lock(current_mutex_);
   current_ = std::move(exposition);

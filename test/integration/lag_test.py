@@ -253,6 +253,29 @@ class LagAgainstRealCluster(unittest.TestCase):
         compared, _, _ = self.compare_with_oracle(groups=STABLE_GROUPS)
         self.assertGreater(compared, 0)
 
+    def test_7b_a_crashing_kafka_worker_does_not_take_the_exporter_down(self):
+        workers = subprocess.run(["pgrep", "-P", str(self.exporter.proc.pid)],
+                                 capture_output=True, text=True).stdout.split()
+        self.assertEqual(len(workers), 1, "expected one Kafka worker process")
+        before = self.exporter.metrics()
+        good_before = before.value("kafka_hub_exporter_collections_total", collector="kafka",
+                                   result="success")
+        # What librdkafka's assertion does to the worker.
+        os.kill(int(workers[0]), signal.SIGABRT)
+        m = self.exporter.wait_until(
+            lambda m: m.find("kafka_hub_exporter_collector_errors_total", collector="kafka",
+                             kind="worker") and
+            m.value("kafka_hub_exporter_collections_total", collector="kafka",
+                    result="success") > good_before + 1,
+            timeout=30, what="a failed poll of kind worker, then recovery")
+        self.assertIsNone(self.exporter.proc.poll(), "the exporter itself must keep running")
+        self.assertEqual(m.value("kafka_hub_exporter_collector_up", collector="kafka"), 1)
+        self.assertTrue(m.find("kafka_consumergroup_group_lag", group="stopped"))
+        new_workers = subprocess.run(["pgrep", "-P", str(self.exporter.proc.pid)],
+                                     capture_output=True, text=True).stdout.split()
+        self.assertEqual(len(new_workers), 1)
+        self.assertNotEqual(new_workers, workers)
+
     def test_9_metric_catalogue_in_readme_matches_output(self):
         catalogue = read_catalogue()
         m = self.exporter.wait_for_poll_after(time.time())

@@ -18,7 +18,7 @@ Snapshot snapshot_of(const std::string& source, double value) {
 
 TEST(SnapshotStore, StartsEmpty) {
   SnapshotStore store;
-  EXPECT_EQ(store.current()->text, "");
+  EXPECT_EQ(store.current()->text(), "");
 }
 
 TEST(SnapshotStore, PublishReplacesOnlyThatSource) {
@@ -26,7 +26,7 @@ TEST(SnapshotStore, PublishReplacesOnlyThatSource) {
   store.publish(snapshot_of("a", 1));
   store.publish(snapshot_of("b", 2));
   store.publish(snapshot_of("a", 3));
-  const auto& text = store.current()->text;
+  const auto& text = store.current()->text();
   EXPECT_NE(text.find("a_metric 3\n"), std::string::npos);
   EXPECT_EQ(text.find("a_metric 1\n"), std::string::npos);
   EXPECT_NE(text.find("b_metric 2\n"), std::string::npos);
@@ -37,7 +37,7 @@ TEST(SnapshotStore, RemoveDropsTheSourcesSeries) {
   store.publish(snapshot_of("a", 1));
   store.remove("a");
   EXPECT_FALSE(store.has("a"));
-  EXPECT_EQ(store.current()->text, "");
+  EXPECT_EQ(store.current()->text(), "");
 }
 
 TEST(SnapshotStore, ReadersSeeWholeSnapshotsWhilePublishing) {
@@ -49,12 +49,12 @@ TEST(SnapshotStore, ReadersSeeWholeSnapshotsWhilePublishing) {
   });
   int torn = 0;
   while (!done) {
-    auto e = store.current();
-    if (!e->text.empty() && e->text.back() != '\n') ++torn;
+    auto text = store.current()->text();
+    if (!text.empty() && text.back() != '\n') ++torn;
   }
   writer.join();
   EXPECT_EQ(torn, 0);
-  EXPECT_NE(store.current()->text.find("a_metric 1999\n"), std::string::npos);
+  EXPECT_NE(store.current()->text().find("a_metric 1999\n"), std::string::npos);
 }
 
 }  // namespace
