@@ -24,6 +24,7 @@
 #include "khe/kafka/offsets_source.h"
 #include "khe/metrics/self_metrics.h"
 #include "khe/metrics/snapshot_store.h"
+#include "khe/zookeeper/zookeeper_collector.h"
 
 namespace {
 
@@ -121,6 +122,11 @@ int main(int argc, char** argv) {
       collectors.push_back(std::make_unique<LagCollector>(
           config->kafka, std::make_unique<WorkerViewSource>(std::move(worker_argv))));
     }
+  }
+
+  if (config->zookeeper_enabled) {
+    // Four-letter words are plain TCP and the C client is read-only: both run in-process.
+    collectors.push_back(std::make_unique<ZookeeperCollector>(config->zookeeper));
   }
 
   boost::asio::io_context io;

@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -109,9 +110,12 @@ void parse_kafka(const YAML::Node& node, Config& config) {
   expect_map(node, "kafka",
              {"enabled", "cluster_name", "servers", "poll_interval", "poll_timeout", "naming",
               "per_partition_series", "include_internal_topics", "max_concurrent_group_requests",
-              "topics", "groups", "properties", "property_files"});
+              "topics", "groups", "properties", "property_files", "lag_seconds", "status"});
   auto& k = config.kafka;
-  if (node["enabled"]) config.kafka_enabled = boolean(node["enabled"], "kafka.enabled");
+  if (node["enabled"]) {
+    config.kafka_enabled = boolean(node["enabled"], "kafka.enabled");
+    config.kafka_enabled_set = true;
+  }
   if (node["cluster_name"]) {
     k.cluster_name = scalar(node["cluster_name"], "kafka.cluster_name");
     if (k.cluster_name.empty()) fail(node["cluster_name"], "kafka.cluster_name", "must not be empty");
@@ -150,6 +154,28 @@ void parse_kafka(const YAML::Node& node, Config& config) {
     k.max_concurrent_group_requests = integer(node["max_concurrent_group_requests"],
                                               "kafka.max_concurrent_group_requests", 1, 1024);
   }
+  if (const auto& lag_seconds = node["lag_seconds"]) {
+    expect_map(lag_seconds, "kafka.lag_seconds", {"table_size", "record_budget"});
+    if (lag_seconds["record_budget"]) {
+      k.lag_seconds_record_budget =
+          integer(lag_seconds["record_budget"], "kafka.lag_seconds.record_budget", 0, 1'000'000);
+    }
+    if (lag_seconds["table_size"]) {
+      k.lag_seconds_table_size = static_cast<std::size_t>(
+          integer(lag_seconds["table_size"], "kafka.lag_seconds.table_size", 2, 10'000));
+    }
+  }
+  if (const auto& status = node["status"]) {
+    expect_map(status, "kafka.status", {"window", "allowed_lag"});
+    if (status["window"]) {
+      k.status_window =
+          static_cast<std::size_t>(integer(status["window"], "kafka.status.window", 2, 1000));
+    }
+    if (status["allowed_lag"]) {
+      k.status_allowed_lag = integer(status["allowed_lag"], "kafka.status.allowed_lag", 0,
+                                     std::numeric_limits<int>::max());
+    }
+  }
   if (node["topics"]) k.topic_filter = name_filter(node["topics"], "kafka.topics");
   if (node["groups"]) k.group_filter = name_filter(node["groups"], "kafka.groups");
   if (node["properties"]) {
@@ -176,9 +202,85 @@ void parse_kafka(const YAML::Node& node, Config& config) {
   }
 }
 
+// A timeout of one step of a poll: at most the poll's own deadline. Unset, it is the default
+// shortened to the poll deadline, so a short poll_interval alone is a valid configuration.
+std::chrono::milliseconds step_timeout(const YAML::Node& node, const std::string& key,
+                                       std::chrono::milliseconds fallback,
+                                       std::chrono::milliseconds poll_timeout) {
+  if (!node) return std::min(fallback, poll_timeout);
+  auto value = duration(node, key);
+  if (value > poll_timeout) {
+    fail(node, key, "must not be longer than zookeeper.poll_timeout (" + format_duration(poll_timeout) + ")");
+  }
+  return value;
+}
+
+void parse_zookeeper(const YAML::Node& node, Config& config) {
+  expect_map(node, "zookeeper",
+             {"enabled", "servers", "chroot", "kafka_registry", "poll_interval", "poll_timeout",
+              "connect_timeout", "read_timeout", "max_reply_bytes", "auth"});
+  auto& z = config.zookeeper;
+  if (node["servers"]) {
+    z.servers = string_list(node["servers"], "zookeeper.servers");
+    for (const auto& s : z.servers) {
+      if (s.find(':') == std::string::npos) {
+        fail(node["servers"], "zookeeper.servers", "'" + s + "' must be host:port");
+      }
+    }
+  }
+  config.zookeeper_enabled = node["enabled"] ? boolean(node["enabled"], "zookeeper.enabled")
+                                             : !z.servers.empty();
+  if (node["chroot"]) {
+    z.chroot = scalar(node["chroot"], "zookeeper.chroot");
+    if (!z.chroot.empty() && (z.chroot.front() != '/' || z.chroot.back() == '/')) {
+      fail(node["chroot"], "zookeeper.chroot",
+           "must start with '/' and not end with '/' (like /kafka), got '" + z.chroot + "'");
+    }
+  }
+  if (node["kafka_registry"]) {
+    z.kafka_registry = boolean(node["kafka_registry"], "zookeeper.kafka_registry");
+  }
+  if (node["poll_interval"]) {
+    z.poll_interval = duration(node["poll_interval"], "zookeeper.poll_interval");
+  }
+  if (node["poll_timeout"]) z.poll_timeout = duration(node["poll_timeout"], "zookeeper.poll_timeout");
+  else z.poll_timeout = std::max(std::chrono::milliseconds(1), z.poll_interval * 2 / 3);
+  if (z.poll_timeout >= z.poll_interval) {
+    fail(node["poll_timeout"] ? node["poll_timeout"] : node, "zookeeper.poll_timeout",
+         "must be shorter than zookeeper.poll_interval (" + format_duration(z.poll_interval) + ")");
+  }
+  z.connect_timeout = step_timeout(node["connect_timeout"], "zookeeper.connect_timeout",
+                                   ZookeeperOptions{}.connect_timeout, z.poll_timeout);
+  z.read_timeout = step_timeout(node["read_timeout"], "zookeeper.read_timeout",
+                                ZookeeperOptions{}.read_timeout, z.poll_timeout);
+  if (node["max_reply_bytes"]) {
+    z.max_reply_bytes = static_cast<std::size_t>(
+        integer(node["max_reply_bytes"], "zookeeper.max_reply_bytes", 1024, 1 << 30));
+  }
+  if (const auto& auth = node["auth"]) {
+    expect_map(auth, "zookeeper.auth", {"scheme", "user", "password_file"});
+    ZookeeperAuth a;
+    if (auth["scheme"]) {
+      a.scheme = scalar(auth["scheme"], "zookeeper.auth.scheme");
+      if (a.scheme != "digest") {
+        fail(auth["scheme"], "zookeeper.auth.scheme", "must be digest, got '" + a.scheme + "'");
+      }
+    }
+    if (!auth["user"]) fail(auth, "zookeeper.auth.user", "is required");
+    a.user = scalar(auth["user"], "zookeeper.auth.user");
+    if (a.user.empty() || a.user.find(':') != std::string::npos) {
+      fail(auth["user"], "zookeeper.auth.user", "must be a non-empty name without ':'");
+    }
+    if (!auth["password_file"]) fail(auth, "zookeeper.auth.password_file", "is required");
+    a.password_file = scalar(auth["password_file"], "zookeeper.auth.password_file");
+    a.password = read_secret_file(auth["password_file"], "zookeeper.auth.password_file", a.password_file);
+    z.auth = std::move(a);
+  }
+}
+
 void parse_root(const YAML::Node& root, Config& config) {
   if (root.IsNull()) return;
-  expect_map(root, "", {"web", "log", "kafka"});
+  expect_map(root, "", {"web", "log", "kafka", "zookeeper"});
   if (const auto& web = root["web"]) {
     expect_map(web, "web", {"listen_address", "telemetry_path", "threads"});
     if (web["listen_address"]) {
@@ -198,6 +300,7 @@ void parse_root(const YAML::Node& root, Config& config) {
     if (log["format"]) config.log.format = scalar(log["format"], "log.format");
   }
   if (const auto& kafka = root["kafka"]) parse_kafka(kafka, config);
+  if (const auto& zookeeper = root["zookeeper"]) parse_zookeeper(zookeeper, config);
 }
 
 Error config_error(const std::string& file, int line, const std::string& key,
@@ -255,6 +358,11 @@ std::optional<Error> validate_config(const Config& config) {
                "no Kafka brokers configured (set kafka.servers or --kafka.server, or set "
                "kafka.enabled: false)");
   }
+  if (config.zookeeper_enabled && config.zookeeper.servers.empty()) {
+    return bad("zookeeper.servers",
+               "no ZooKeeper servers configured (set zookeeper.servers or --zookeeper.server, or "
+               "set zookeeper.enabled: false)");
+  }
   return std::nullopt;
 }
 
@@ -283,6 +391,14 @@ std::string describe_config(const Config& config) {
   out << YAML::Key << "naming" << YAML::Value << naming;
   out << YAML::Key << "per_partition_series" << YAML::Value << k.per_partition_series;
   out << YAML::Key << "include_internal_topics" << YAML::Value << k.include_internal_topics;
+  out << YAML::Key << "lag_seconds" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "table_size" << YAML::Value << k.lag_seconds_table_size;
+  out << YAML::Key << "record_budget" << YAML::Value << k.lag_seconds_record_budget;
+  out << YAML::EndMap;
+  out << YAML::Key << "status" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "window" << YAML::Value << k.status_window;
+  out << YAML::Key << "allowed_lag" << YAML::Value << k.status_allowed_lag;
+  out << YAML::EndMap;
   out << YAML::Key << "max_concurrent_group_requests" << YAML::Value
       << k.max_concurrent_group_requests;
   out << YAML::Key << "properties" << YAML::Value << YAML::BeginMap;
@@ -299,6 +415,26 @@ std::string describe_config(const Config& config) {
   }
   out << YAML::EndMap;
   out << YAML::EndMap;
+  const auto& z = config.zookeeper;
+  out << YAML::Key << "zookeeper" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "enabled" << YAML::Value << config.zookeeper_enabled;
+  out << YAML::Key << "servers" << YAML::Value << YAML::Flow << z.servers;
+  out << YAML::Key << "chroot" << YAML::Value << z.chroot;
+  out << YAML::Key << "kafka_registry" << YAML::Value << z.kafka_registry;
+  out << YAML::Key << "poll_interval" << YAML::Value << format_duration(z.poll_interval);
+  out << YAML::Key << "poll_timeout" << YAML::Value << format_duration(z.poll_timeout);
+  out << YAML::Key << "connect_timeout" << YAML::Value << format_duration(z.connect_timeout);
+  out << YAML::Key << "read_timeout" << YAML::Value << format_duration(z.read_timeout);
+  out << YAML::Key << "max_reply_bytes" << YAML::Value << z.max_reply_bytes;
+  if (z.auth) {
+    // The password itself is never printed; where it comes from is.
+    out << YAML::Key << "auth" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "scheme" << YAML::Value << z.auth->scheme;
+    out << YAML::Key << "user" << YAML::Value << z.auth->user;
+    out << YAML::Key << "password_file" << YAML::Value << z.auth->password_file;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }
@@ -313,6 +449,15 @@ Result<Config> build_config(const Flags& flags) {
   if (flags.listen_address) config.web.listen_address = *flags.listen_address;
   if (flags.telemetry_path) config.web.telemetry_path = *flags.telemetry_path;
   if (!flags.kafka_servers.empty()) config.kafka.bootstrap_servers = flags.kafka_servers;
+  if (!flags.zookeeper_servers.empty()) {
+    config.zookeeper.servers = flags.zookeeper_servers;
+    config.zookeeper_enabled = true;
+  }
+  // Only ZooKeeper given: the Kafka collector is off unless the file asked for it.
+  if (config.zookeeper_enabled && !config.kafka_enabled_set && config.kafka.bootstrap_servers.empty() &&
+      config.kafka.properties.count("bootstrap.servers") == 0) {
+    config.kafka_enabled = false;
+  }
   if (flags.log_level) config.log.level = *flags.log_level;
   if (flags.log_format) config.log.format = *flags.log_format;
   if (auto error = validate_config(config)) return *error;

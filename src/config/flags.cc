@@ -18,6 +18,7 @@ const std::map<std::string, FlagSpec>& flag_specs() {
       {"--web.listen-address", {FlagKind::kValue, "address to serve on (default :7071)"}},
       {"--web.telemetry-path", {FlagKind::kValue, "path of the metrics endpoint (default /metrics)"}},
       {"--kafka.server", {FlagKind::kRepeated, "Kafka broker host:port; repeatable; replaces kafka.servers"}},
+      {"--zookeeper.server", {FlagKind::kRepeated, "ZooKeeper server host:port; repeatable; replaces zookeeper.servers and enables the ZooKeeper collector"}},
       {"--log.level", {FlagKind::kValue, "trace, debug, info, warn or error (default info)"}},
       {"--log.format", {FlagKind::kValue, "logfmt or json (default logfmt)"}},
       {"--check-config", {FlagKind::kSwitch, "validate the configuration, print it (secrets redacted), exit"}},
@@ -77,6 +78,11 @@ Result<Flags> parse_flags(const std::vector<std::string>& args) {
         return Error{ErrorKind::kConfig, name, "flag --kafka.server: '" + value + "' must be host:port"};
       }
       flags.kafka_servers.push_back(value);
+    } else if (name == "--zookeeper.server") {
+      if (value.find(':') == std::string::npos) {
+        return Error{ErrorKind::kConfig, name, "flag --zookeeper.server: '" + value + "' must be host:port"};
+      }
+      flags.zookeeper_servers.push_back(value);
     } else if (name == "--log.level") flags.log_level = value;
     else if (name == "--log.format") flags.log_format = value;
     else if (name == "--check-config") flags.check_config = true;

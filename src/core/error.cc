@@ -14,6 +14,9 @@ std::string_view error_kind_name(ErrorKind kind) {
     case ErrorKind::kAuth: return "auth";
     case ErrorKind::kProtocol: return "protocol";
     case ErrorKind::kWorker: return "worker";
+    case ErrorKind::kNotWhitelisted: return "not_whitelisted";
+    case ErrorKind::kEmptyReply: return "empty_reply";
+    case ErrorKind::kReplyTooLarge: return "reply_too_large";
     case ErrorKind::kInternal: return "internal";
   }
   return "internal";

@@ -20,20 +20,27 @@ std::chrono::milliseconds until(Clock::time_point deadline) {
 }  // namespace
 
 LagCollector::LagCollector(KafkaOptions options, std::unique_ptr<ClusterViewSource> source)
-    : options_(std::move(options)), source_(std::move(source)) {}
+    : options_(std::move(options)),
+      source_(std::move(source)),
+      history_(LagHistoryOptions{options_.lag_seconds_table_size, options_.status_window,
+                                 options_.status_allowed_lag}) {}
 
 LagCollector::LagCollector(KafkaOptions options, std::unique_ptr<OffsetsSource> source)
-    : options_(options),  // copied: the in-process source keeps its own
-      source_(std::make_unique<InProcessViewSource>(std::move(options), std::move(source))) {}
+    : LagCollector(options,  // copied: the in-process source keeps its own
+                   std::make_unique<InProcessViewSource>(options, std::move(source))) {}
 
 Result<Collection> LagCollector::collect(Clock::time_point deadline) {
   auto gathered = source_->gather(deadline);
   if (!gathered) return gathered.error();
   Collection out;
   out.errors = std::move(gathered.value().errors);
+  double now = std::chrono::duration<double>(
+                   std::chrono::system_clock::now().time_since_epoch()).count();
+  LagInsights insights = history_.update(gathered->view, now);
   out.families = build_lag_families(
       gathered->view,
-      LagFamilyOptions{options_.cluster_name, options_.naming, options_.per_partition_series});
+      LagFamilyOptions{options_.cluster_name, options_.naming, options_.per_partition_series},
+      &insights);
   return out;
 }
 
@@ -98,6 +105,33 @@ Result<GatheredView> gather_cluster_view(OffsetsSource& source, const KafkaOptio
   view.watermarks = std::move(watermarks.offsets);
   view.partition_errors = std::move(watermarks.failed);
   out.errors.insert(out.errors.end(), watermarks.errors.begin(), watermarks.errors.end());
+
+  // The exact age of lagging commits: the record at each distinct lagging committed offset,
+  // largest lag first, within the budget and what is left of the deadline.
+  if (options.lag_seconds_record_budget > 0) {
+    std::map<TopicPartitionOffset, std::int64_t> lag_of;
+    for (const auto& g : view.groups) {
+      for (const auto& [tp, committed] : g.committed) {
+        auto w = view.watermarks.find(tp);
+        if (w == view.watermarks.end() || committed >= w->second.latest) continue;
+        lag_of[{tp, committed}] = w->second.latest - committed;
+      }
+    }
+    std::vector<std::pair<std::int64_t, TopicPartitionOffset>> by_lag;
+    for (const auto& [tpo, lag] : lag_of) by_lag.emplace_back(lag, tpo);
+    std::sort(by_lag.begin(), by_lag.end(),
+              [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::vector<TopicPartitionOffset> wanted;
+    for (const auto& [lag, tpo] : by_lag) {
+      if (wanted.size() >= static_cast<std::size_t>(options.lag_seconds_record_budget)) break;
+      wanted.push_back(tpo);
+    }
+    if (!wanted.empty()) {
+      auto found = source.record_timestamps(wanted, until(deadline));
+      view.record_timestamps_ms = std::move(found.timestamps_ms);
+      out.errors.insert(out.errors.end(), found.errors.begin(), found.errors.end());
+    }
+  }
 
   return out;
 }

@@ -1,6 +1,7 @@
 #include "khe/kafka/lag_families.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 #include <unordered_map>
 
@@ -161,6 +162,64 @@ void add_topic_families(const ClusterView& view, const LagFamilyOptions& options
   }
 }
 
+void add_insight_families(const ClusterView& view, const LagFamilyOptions& options,
+                          const LagInsights& insights, FamilySet& set) {
+  const bool pp = options.per_partition_series;
+  const std::string& cluster = options.cluster_name;
+  Family* seconds = nullptr;
+  Family* partition_status = nullptr;
+  if (pp) {
+    seconds = &set.family("kafka_consumergroup_group_lag_seconds",
+                          "How long ago the message at the committed offset was appended, in "
+                          "seconds (interpolated from watermarks seen at each poll; NaN when "
+                          "nothing is known yet).",
+                          MetricType::kGauge,
+                          {"cluster_name", "group", "topic", "partition", "member_host",
+                           "consumer_id", "client_id"});
+    partition_status = &set.family(
+        "kafka_consumergroup_partition_status",
+        "Burrow's partition status: 1 OK, 2 WARN, 4 STOP, 5 STALL, 6 REWIND.", MetricType::kGauge,
+        {"group", "topic", "partition"});
+  }
+  auto& max_seconds = set.family("kafka_consumergroup_group_max_lag_seconds",
+                                 "Largest partition lag of the group, in seconds.",
+                                 MetricType::kGauge, {"cluster_name", "group"});
+  auto& group_status = set.family("kafka_consumergroup_group_status",
+                                  "Burrow's group status: 0 NOTFOUND, 1 OK, 2 WARN, 3 ERR.",
+                                  MetricType::kGauge, {"group"});
+  for (const auto& g : view.groups) {
+    std::map<TopicPartition, Member> owner;
+    if (g.description) {
+      for (const auto& m : g.description->members) {
+        for (const auto& tp : m.assignment) owner[tp] = Member{m.host, m.consumer_id, m.client_id};
+      }
+    }
+    std::optional<double> max;
+    for (const auto& [tp, committed] : g.committed) {
+      GroupPartition key{g.group, tp};
+      if (auto it = insights.lag_seconds.find(key); it != insights.lag_seconds.end()) {
+        if (!std::isnan(it->second)) max = std::max(max.value_or(0), it->second);
+        if (seconds) {
+          auto o = owner.find(tp);
+          Member m = o == owner.end() ? Member{} : o->second;
+          seconds->add({cluster, g.group, tp.topic, str(tp.partition), m.host, m.consumer_id,
+                        m.client_id},
+                       it->second);
+        }
+      }
+      if (auto it = insights.partition_status.find(key);
+          partition_status && it != insights.partition_status.end()) {
+        partition_status->add({g.group, tp.topic, str(tp.partition)},
+                              static_cast<double>(it->second));
+      }
+    }
+    if (max) max_seconds.add({cluster, g.group}, *max);
+    if (auto it = insights.group_status.find(g.group); it != insights.group_status.end()) {
+      group_status.add({g.group}, static_cast<double>(it->second));
+    }
+  }
+}
+
 void add_group_families(const ClusterView& view, const LagFamilyOptions& options, FamilySet& set) {
   const bool a = uses_lag_exporter_names(options.naming);
   const bool b = uses_kafka_exporter_names(options.naming);
@@ -289,11 +348,13 @@ void add_group_families(const ClusterView& view, const LagFamilyOptions& options
 
 }  // namespace
 
-std::vector<Family> build_lag_families(const ClusterView& view, const LagFamilyOptions& options) {
+std::vector<Family> build_lag_families(const ClusterView& view, const LagFamilyOptions& options,
+                                       const LagInsights* insights) {
   FamilySet set;
   add_broker_families(view, set);
   add_topic_families(view, options, set);
   add_group_families(view, options, set);
+  if (insights) add_insight_families(view, options, *insights, set);
   return std::move(set).take();
 }
 

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <deque>
 #include <future>
+#include <initializer_list>
 #include <map>
 
 #include "khe/core/secrets.h"
@@ -49,6 +50,8 @@ std::string bootstrap_list(const KafkaOptions& options) {
   return list;
 }
 
+Result<rd_kafka_conf_t*> make_conf(const KafkaOptions& options);  // below
+
 struct AdminOptionsDeleter {
   void operator()(rd_kafka_AdminOptions_t* o) const { rd_kafka_AdminOptions_destroy(o); }
 };
@@ -64,9 +67,19 @@ using EventPtr = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
 
 class RdKafkaOffsetsSource final : public OffsetsSource {
  public:
-  RdKafkaOffsetsSource(rd_kafka_t* rk, std::string bootstrap, int max_concurrent)
-      : rk_(rk), bootstrap_(std::move(bootstrap)), max_concurrent_(std::max(1, max_concurrent)) {}
-  ~RdKafkaOffsetsSource() override { rd_kafka_destroy(rk_); }
+  RdKafkaOffsetsSource(rd_kafka_t* rk, std::string bootstrap, int max_concurrent,
+                       KafkaOptions options)
+      : rk_(rk),
+        bootstrap_(std::move(bootstrap)),
+        max_concurrent_(std::max(1, max_concurrent)),
+        options_(std::move(options)) {}
+  ~RdKafkaOffsetsSource() override {
+    if (fetcher_) {
+      rd_kafka_consumer_close(fetcher_);
+      rd_kafka_destroy(fetcher_);
+    }
+    rd_kafka_destroy(rk_);
+  }
 
   Result<ClusterMetadata> metadata(std::chrono::milliseconds timeout) override;
   WatermarkResult watermarks(const ClusterMetadata& metadata,
@@ -75,6 +88,8 @@ class RdKafkaOffsetsSource final : public OffsetsSource {
   Result<GroupList> list_groups(std::chrono::milliseconds timeout) override;
   GroupDetails group_details(const std::vector<std::string>& groups,
                              std::chrono::milliseconds timeout) override;
+  RecordTimestamps record_timestamps(const std::vector<TopicPartitionOffset>& wanted,
+                                     std::chrono::milliseconds timeout) override;
   std::string client_version() const override { return rd_kafka_version_str(); }
 
  private:
@@ -91,6 +106,12 @@ class RdKafkaOffsetsSource final : public OffsetsSource {
   rd_kafka_t* rk_;
   std::string bootstrap_;
   int max_concurrent_;
+  KafkaOptions options_;
+  // A second handle that only reads single records by assignment (never subscribes or commits),
+  // created on first use. Its group.id exists only because librdkafka's assign() needs one.
+  rd_kafka_t* fetcher_ = nullptr;
+  // A record's timestamp never changes, so stopped consumers cost one fetch, not one per poll.
+  std::map<TopicPartitionOffset, std::int64_t> timestamp_cache_;
 };
 
 Result<ClusterMetadata> RdKafkaOffsetsSource::metadata(std::chrono::milliseconds timeout) {
@@ -221,6 +242,101 @@ WatermarkResult RdKafkaOffsetsSource::watermarks(const ClusterMetadata& metadata
       }
       out.offsets[tp] = w;
     }
+  }
+  return out;
+}
+
+OffsetsSource::RecordTimestamps RdKafkaOffsetsSource::record_timestamps(
+    const std::vector<TopicPartitionOffset>& wanted, std::chrono::milliseconds timeout) {
+  constexpr std::size_t kCacheLimit = 200'000;
+  RecordTimestamps out;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::map<TopicPartition, std::vector<std::int64_t>> pending;  // per partition, offsets to read
+  for (const auto& w : wanted) {
+    if (auto it = timestamp_cache_.find(w); it != timestamp_cache_.end()) {
+      out.timestamps_ms[w] = it->second;
+    } else {
+      pending[w.tp].push_back(w.offset);
+    }
+  }
+  if (pending.empty()) return out;
+  if (!fetcher_) {
+    auto conf = make_conf(options_);
+    if (!conf) {
+      out.errors.push_back(conf.error());
+      return out;
+    }
+    char errstr[512];
+    for (auto [k, v] : std::initializer_list<std::pair<const char*, const char*>>{
+             {"group.id", "kafka-hub-exporter-record-timestamps"},
+             {"enable.auto.commit", "false"},
+             {"enable.auto.offset.store", "false"},
+             {"auto.offset.reset", "error"},
+             {"enable.partition.eof", "true"},
+             // One record is wanted; a small fetch returns at least the batch holding it.
+             {"fetch.max.bytes", "1048576"},
+             {"max.partition.fetch.bytes", "16384"},
+             {"queued.max.messages.kbytes", "4096"}}) {
+      rd_kafka_conf_set(conf.value(), k, v, errstr, sizeof(errstr));
+    }
+    fetcher_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf.value(), errstr, sizeof(errstr));
+    if (!fetcher_) {
+      rd_kafka_conf_destroy(conf.value());
+      out.errors.push_back({ErrorKind::kConfig, "kafka", std::string("record reader: ") + errstr});
+      return out;
+    }
+  }
+  // A partition can be assigned once at a time: round k reads the k-th offset of each partition.
+  for (std::size_t round = 0; std::chrono::steady_clock::now() < deadline; ++round) {
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(16);
+    std::map<TopicPartition, std::int64_t> asked;
+    for (auto& [tp, offsets] : pending) {
+      if (round >= offsets.size()) continue;
+      rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition)->offset = offsets[round];
+      asked[tp] = offsets[round];
+    }
+    if (asked.empty()) {
+      rd_kafka_topic_partition_list_destroy(list);
+      break;
+    }
+    rd_kafka_assign(fetcher_, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    while (!asked.empty() && std::chrono::steady_clock::now() < deadline) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      rd_kafka_message_t* msg =
+          rd_kafka_consumer_poll(fetcher_, static_cast<int>(std::clamp<std::int64_t>(left.count(), 1, 100)));
+      if (!msg) continue;
+      if (msg->rkt) {
+        TopicPartition tp{rd_kafka_topic_name(msg->rkt), msg->partition};
+        auto it = asked.find(tp);
+        if (it != asked.end()) {
+          if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR && msg->offset >= it->second) {
+            rd_kafka_timestamp_type_t type;
+            std::int64_t ts = rd_kafka_message_timestamp(msg, &type);
+            if (ts >= 0 && type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) {
+              TopicPartitionOffset key{tp, it->second};
+              out.timestamps_ms[key] = ts;
+              if (timestamp_cache_.size() >= kCacheLimit) timestamp_cache_.clear();
+              timestamp_cache_[key] = ts;
+            }
+            asked.erase(it);
+          } else if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            // End of partition, or the record is gone (retention): nothing to read there.
+            asked.erase(it);
+          }
+        }
+      }
+      rd_kafka_message_destroy(msg);
+    }
+    rd_kafka_assign(fetcher_, nullptr);
+  }
+  std::size_t missing = wanted.size() - out.timestamps_ms.size();
+  if (missing > 0 && std::chrono::steady_clock::now() >= deadline) {
+    out.errors.push_back({ErrorKind::kTimeout, bootstrap_,
+                          std::to_string(missing) +
+                              " record timestamps not read before the poll deadline "
+                              "(lag_seconds falls back to interpolation for them)"});
   }
   return out;
 }
@@ -461,7 +577,8 @@ Result<std::unique_ptr<OffsetsSource>> make_rdkafka_offsets_source(const KafkaOp
     return Error{ErrorKind::kConfig, "kafka", std::string("cannot create client: ") + errstr};
   }
   return std::unique_ptr<OffsetsSource>(
-      new RdKafkaOffsetsSource(rk, bootstrap_list(options), options.max_concurrent_group_requests));
+      new RdKafkaOffsetsSource(rk, bootstrap_list(options), options.max_concurrent_group_requests,
+                               options));
 }
 
 std::string rdkafka_version() { return rd_kafka_version_str(); }

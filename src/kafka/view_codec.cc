@@ -174,6 +174,12 @@ std::string encode_view(const GatheredView& gathered) {
       w.i64(offset);
     }
   }
+  w.count(v.record_timestamps_ms.size());
+  for (const auto& [tpo, ts] : v.record_timestamps_ms) {
+    write_tp(w, tpo.tp);
+    w.i64(tpo.offset);
+    w.i64(ts);
+  }
   w.count(gathered.errors.size());
   for (const auto& e : gathered.errors) w.error(e);
   return std::move(w).take();
@@ -257,6 +263,12 @@ Result<GatheredView> decode_view(std::string_view bytes) {
         g.committed[tp] = r.i64();
       }
       v.groups.push_back(std::move(g));
+    }
+    for (auto n = r.count(32); n > 0; --n) {
+      TopicPartitionOffset tpo;
+      tpo.tp = read_tp(r);
+      tpo.offset = r.i64();
+      v.record_timestamps_ms[tpo] = r.i64();
     }
     for (auto n = r.count(17); n > 0; --n) out.errors.push_back(r.error());
     if (!r.done()) throw Malformed{r.pos()};

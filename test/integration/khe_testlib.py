@@ -109,6 +109,28 @@ def group_states(cluster):
     return states
 
 
+def read_catalogue():
+    """{name: {type, labels, conditional, zookeeper}} from the README's metric catalogue table.
+    Rows whose meaning starts with ZK are the ZooKeeper collector's; names with <key> in them
+    stand for the mntr keys."""
+    with open(os.path.join(REPO, "README.md")) as f:
+        text = f.read()
+    section = text.split("## Metric catalogue", 1)[1].split("\n## ", 1)[0]
+    rows, previous_labels = {}, set()
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 4 or not cells[0].startswith("`"):
+            continue
+        name = cells[0].strip("`")
+        labels = previous_labels if cells[2] == "same as above" else \
+            set(re.findall(r"`([a-z_]+)`", cells[2]))
+        previous_labels = labels
+        rows[name] = {"type": cells[1], "labels": labels,
+                      "conditional": bool(re.match(r"^(ZK, )?\*Only\*", cells[3])),
+                      "zookeeper": cells[3].startswith("ZK")}
+    return rows
+
+
 _SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$')
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
@@ -153,14 +175,21 @@ class Metrics:
 class Exporter:
     """The exporter daemon on a free loopback port with a short poll interval."""
 
-    def __init__(self, bootstrap, extra_yaml="", poll_interval="2s", poll_timeout="1500ms"):
+    def __init__(self, bootstrap, extra_yaml="", poll_interval="2s", poll_timeout="1500ms",
+                 collector="kafka"):
+        """bootstrap=None runs without the Kafka collector (extra_yaml then configures the
+        others); `collector` is the one wait_for_poll_after() watches."""
         self.port = free_port()
+        self.collector = collector
         self.dir = tempfile.mkdtemp(prefix="khe-exporter-")
         self.config = os.path.join(self.dir, "config.yaml")
         with open(self.config, "w") as f:
-            f.write(f"kafka:\n  servers: [{bootstrap}]\n"
-                    f"  poll_interval: {poll_interval}\n  poll_timeout: {poll_timeout}\n"
-                    f"{extra_yaml}")
+            if bootstrap is None:
+                f.write("kafka:\n  enabled: false\n")
+            else:
+                f.write(f"kafka:\n  servers: [{bootstrap}]\n"
+                        f"  poll_interval: {poll_interval}\n  poll_timeout: {poll_timeout}\n")
+            f.write(extra_yaml)
         self.log_path = os.path.join(self.dir, "exporter.log")
         self.log_file = open(self.log_path, "w")
         self.proc = subprocess.Popen(
@@ -208,7 +237,7 @@ class Exporter:
         while time.time() < deadline:
             m = self.metrics()
             found = m.find("kafka_hub_exporter_collector_last_success_timestamp_seconds",
-                           collector="kafka")
+                           collector=self.collector)
             if found and found[0][1] > t:
                 return m
             time.sleep(0.3)

@@ -2,7 +2,6 @@
 oracle. KHE_CLUSTER_MODE=zk (default, Kafka 3.6.1 + a 3-node ZooKeeper ensemble) or kraft."""
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -10,29 +9,11 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from khe_testlib import REPO, Cluster, Exporter, describe_groups, group_states, log  # noqa: E402
+from khe_testlib import (Cluster, Exporter, describe_groups, group_states, log,  # noqa: E402
+                         read_catalogue)
 
 MODE = os.environ.get("KHE_CLUSTER_MODE", "zk")
 STABLE_GROUPS = ("stopped", "partial", "to-delete", "single-reader")
-
-
-def read_catalogue():
-    """{name: {type, labels, conditional}} from the README's metric catalogue table."""
-    with open(os.path.join(REPO, "README.md")) as f:
-        text = f.read()
-    section = text.split("## Metric catalogue", 1)[1].split("\n## ", 1)[0]
-    rows, previous_labels = {}, set()
-    for line in section.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) != 4 or not cells[0].startswith("`"):
-            continue
-        name = cells[0].strip("`")
-        labels = previous_labels if cells[2] == "same as above" else \
-            set(re.findall(r"`([a-z_]+)`", cells[2]))
-        previous_labels = labels
-        rows[name] = {"type": cells[1], "labels": labels,
-                      "conditional": cells[3].startswith("*Only*")}
-    return rows
 
 
 class LagAgainstRealCluster(unittest.TestCase):
@@ -44,7 +25,9 @@ class LagAgainstRealCluster(unittest.TestCase):
             c.loadgen("create-topics", "--topic", "orders", "--partitions", "3", "--replication", "3")
             c.loadgen("create-topics", "--topic", "events", "--partitions", "8", "--replication", "2")
             c.loadgen("create-topics", "--topic", "single", "--partitions", "1", "--replication", "1")
+            cls.orders_produced = (time.time(), None)
             c.loadgen("produce", "--topic", "orders", "--messages", "200", "--per-partition")
+            cls.orders_produced = (cls.orders_produced[0], time.time())
             c.loadgen("produce", "--topic", "events", "--messages", "50", "--per-partition")
             c.loadgen("produce", "--topic", "single", "--messages", "30", "--per-partition")
             # Empty with commits: consumed part of the data, then left the group.
@@ -164,6 +147,39 @@ class LagAgainstRealCluster(unittest.TestCase):
         self.assertTrue(all(l["member_host"] == "unknown" for l, _ in partial))
         self.assertEqual(sorted(int(l["partition"]) for l, _ in partial), [0, 2])
 
+    def test_3b_consumer_status_and_lag_seconds(self):
+        m = self.exporter.wait_for_poll_after(time.time())
+        lagging = 0
+        for group in ("stopped", "partial"):
+            lags = {(l["topic"], l["partition"]): v
+                    for l, v in m.find("kafka_consumergroup_group_lag", group=group)}
+            for (topic, partition), lag in lags.items():
+                labels = dict(group=group, topic=topic, partition=partition)
+                status = m.value("kafka_consumergroup_partition_status", **labels)
+                seconds = m.value("kafka_consumergroup_group_lag_seconds", **labels)
+                if lag > 0:
+                    # No members, messages unread, commits that never move: STOP.
+                    lagging += 1
+                    self.assertEqual(status, 4, labels)
+                    self.assertGreater(seconds, 0, labels)
+                else:
+                    self.assertEqual(status, 1, labels)
+                    self.assertEqual(seconds, 0, labels)
+            expected = 3 if any(v > 0 for v in lags.values()) else 1
+            self.assertEqual(m.value("kafka_consumergroup_group_status", group=group), expected)
+        self.assertGreater(lagging, 0, "the partial group lags by construction")
+        # Exact age: the record at offset 10 of orders-0 was produced during setUpClass.
+        seconds = m.value("kafka_consumergroup_group_lag_seconds", group="partial", topic="orders",
+                          partition=0)
+        produced_from, produced_to = self.orders_produced
+        now = time.time()
+        self.assertGreaterEqual(seconds, now - produced_to - 3.0)  # one poll interval and slack
+        self.assertLessEqual(seconds, now - produced_from + 1.0)
+        self.assertGreater(m.value("kafka_consumergroup_group_max_lag_seconds", group="partial"), 0)
+        # The active consumer is moving: never STOP while it reads.
+        for labels, v in m.find("kafka_consumergroup_partition_status", group="active"):
+            self.assertNotEqual(v, 4, labels)
+
     def test_4_topic_and_broker_state(self):
         m = self.exporter.wait_for_poll_after(time.time())
         self.assertEqual(m.value("kafka_brokers"), 3)
@@ -277,7 +293,9 @@ class LagAgainstRealCluster(unittest.TestCase):
         self.assertNotEqual(new_workers, workers)
 
     def test_9_metric_catalogue_in_readme_matches_output(self):
-        catalogue = read_catalogue()
+        # The ZooKeeper collector's rows are checked by zookeeper_test.py.
+        catalogue = {n: dict(r, conditional=r["conditional"] or r["zookeeper"])
+                     for n, r in read_catalogue().items()}
         m = self.exporter.wait_for_poll_after(time.time())
         self.exporter.metrics()  # a scrape, so the scrape counter exists
         m = self.exporter.metrics()

@@ -11,6 +11,7 @@
 
 #include "khe/core/error.h"
 #include "khe/kafka/kafka_options.h"
+#include "khe/zookeeper/zookeeper_options.h"
 
 namespace khe {
 
@@ -30,7 +31,11 @@ struct Config {
   WebOptions web;
   LogOptions log;
   bool kafka_enabled = true;
+  bool kafka_enabled_set = false;  // kafka.enabled was written in the file
   KafkaOptions kafka;
+  // Off unless servers are given (zookeeper.servers or --zookeeper.server) or enabled: true.
+  bool zookeeper_enabled = false;
+  ZookeeperOptions zookeeper;
   // What property_files pointed at, kept to show in --check-config without the contents.
   std::vector<std::pair<std::string, std::string>> kafka_property_files;
 };
@@ -50,6 +55,7 @@ struct Flags {
   std::optional<std::string> listen_address;
   std::optional<std::string> telemetry_path;
   std::vector<std::string> kafka_servers;
+  std::vector<std::string> zookeeper_servers;  // enables the ZooKeeper collector
   std::optional<std::string> log_level;
   std::optional<std::string> log_format;
   bool check_config = false;

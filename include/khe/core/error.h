@@ -20,6 +20,9 @@ enum class ErrorKind {
   kAuth,         // authentication or authorization refused
   kProtocol,     // the source answered something we cannot parse
   kWorker,       // the isolated client process died or hung
+  kNotWhitelisted,  // ZooKeeper refused a four-letter word missing from 4lw.commands.whitelist
+  kEmptyReply,      // the connection closed without a reply (ZooKeeper's answer to an unknown word)
+  kReplyTooLarge,   // the reply exceeded the configured size bound
   kInternal,     // a bug: should never be seen
 };
 

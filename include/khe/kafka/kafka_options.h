@@ -2,6 +2,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -26,6 +28,12 @@ struct KafkaOptions {
   bool per_partition_series = true;
   bool include_internal_topics = false;
   int max_concurrent_group_requests = 32;
+  std::size_t lag_seconds_table_size = 60;  // (latest offset, time) points kept per partition
+  // Records read per poll to learn the exact age of lagging committed offsets; 0 turns it off
+  // (lag_seconds then comes from interpolation only).
+  int lag_seconds_record_budget = 1000;
+  std::size_t status_window = 10;           // commits kept per group and partition (Burrow)
+  std::int64_t status_allowed_lag = 0;      // Burrow's allowed lag
   NameFilter topic_filter;
   NameFilter group_filter;
 };

@@ -8,6 +8,7 @@
 #include "khe/core/collector.h"
 #include "khe/kafka/cluster_view_source.h"
 #include "khe/kafka/kafka_options.h"
+#include "khe/kafka/lag_history.h"
 
 namespace khe {
 
@@ -26,6 +27,7 @@ class LagCollector final : public Collector {
   std::string name_ = "kafka";
   KafkaOptions options_;
   std::unique_ptr<ClusterViewSource> source_;
+  LagHistory history_;
 };
 
 }  // namespace khe

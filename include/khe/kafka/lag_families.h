@@ -8,6 +8,7 @@
 
 #include "khe/core/metric_family.h"
 #include "khe/kafka/kafka_options.h"
+#include "khe/kafka/lag_history.h"
 #include "khe/kafka/lag_model.h"
 
 namespace khe {
@@ -18,6 +19,9 @@ struct LagFamilyOptions {
   bool per_partition_series = true;
 };
 
-std::vector<Family> build_lag_families(const ClusterView& view, const LagFamilyOptions& options);
+// `insights` (lag in seconds, consumer status) come from LagHistory; without them those
+// families are left out.
+std::vector<Family> build_lag_families(const ClusterView& view, const LagFamilyOptions& options,
+                                       const LagInsights* insights = nullptr);
 
 }  // namespace khe

@@ -24,6 +24,15 @@ struct TopicPartition {
   bool operator==(const TopicPartition& o) const = default;
 };
 
+struct TopicPartitionOffset {
+  TopicPartition tp;
+  std::int64_t offset = 0;
+
+  bool operator<(const TopicPartitionOffset& o) const {
+    return std::tie(tp, offset) < std::tie(o.tp, o.offset);
+  }
+};
+
 struct BrokerInfo {
   std::int32_t id = -1;
   std::string host;
@@ -99,6 +108,9 @@ struct ClusterView {
     std::map<TopicPartition, std::int64_t> committed;
   };
   std::vector<Group> groups;
+  // Timestamps (ms, CreateTime or LogAppendTime, as the topic records them) of the records at
+  // lagging committed offsets, read within the poll's budget: the exact age behind lag_seconds.
+  std::map<TopicPartitionOffset, std::int64_t> record_timestamps_ms;
 };
 
 // Lag as kafka-consumer-groups computes it, never negative (a commit can be read just after the

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +46,19 @@ class OffsetsSource {
   // Describes the groups and reads their committed offsets, bounded in concurrency.
   virtual GroupDetails group_details(const std::vector<std::string>& groups,
                                      std::chrono::milliseconds timeout) = 0;
+
+  // Timestamps of the records at these offsets (one small fetch per partition, partitions in
+  // parallel), as many as the timeout allows; offsets whose record is gone are left out.
+  struct RecordTimestamps {
+    std::map<TopicPartitionOffset, std::int64_t> timestamps_ms;
+    std::vector<Error> errors;
+  };
+  virtual RecordTimestamps record_timestamps(const std::vector<TopicPartitionOffset>& wanted,
+                                             std::chrono::milliseconds timeout) {
+    (void)wanted;
+    (void)timeout;
+    return {};
+  }
 
   virtual std::string client_version() const = 0;
 };

@@ -57,10 +57,14 @@ kafka:
 TEST(Config, ErrorsNameFileLineKeyAndReason) {
   EXPECT_EQ(error_of("kafka:\n  pol_interval: 5s\n"),
             "c.yaml:2: kafka.pol_interval: unknown key (known keys: cluster_name, enabled, "
-            "groups, include_internal_topics, max_concurrent_group_requests, naming, "
-            "per_partition_series, poll_interval, poll_timeout, properties, property_files, "
-            "servers, topics)");
-  EXPECT_EQ(error_of("webb: {}\n"), "c.yaml:1: webb: unknown key (known keys: kafka, log, web)");
+            "groups, include_internal_topics, lag_seconds, max_concurrent_group_requests, "
+            "naming, per_partition_series, poll_interval, poll_timeout, properties, "
+            "property_files, servers, status, topics)");
+  EXPECT_EQ(error_of("kafka:\n  status:\n    window: 1\n"),
+            "c.yaml:3: kafka.status.window: must be an integer from 2 to 1000, got '1'");
+  EXPECT_EQ(error_of("kafka:\n  lag_seconds: {size: 5}\n"),
+            "c.yaml:2: kafka.lag_seconds.size: unknown key (known keys: record_budget, table_size)");
+  EXPECT_EQ(error_of("webb: {}\n"), "c.yaml:1: webb: unknown key (known keys: kafka, log, web, zookeeper)");
   EXPECT_EQ(error_of("kafka:\n  poll_interval: 5\n"),
             "c.yaml:2: kafka.poll_interval: must be a positive duration like 500ms, 30s or 2m, got '5'");
   EXPECT_EQ(error_of("kafka:\n  poll_interval: 10s\n  poll_timeout: 10s\n"),
@@ -160,6 +164,132 @@ TEST(Flags, OverrideTheFile) {
   EXPECT_EQ(config->kafka.bootstrap_servers, std::vector<std::string>{"flag:2"});
   EXPECT_EQ(config->log.level, "warn");
   std::remove(path.c_str());
+}
+
+TEST(ZookeeperConfig, OffByDefaultOnWithServers) {
+  auto config = parse_config("", "c.yaml");
+  ASSERT_TRUE(config.ok());
+  EXPECT_FALSE(config->zookeeper_enabled);
+  config = parse_config("zookeeper:\n  servers: [z1:2181, z2:2181]\n", "c.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_TRUE(config->zookeeper_enabled);
+  EXPECT_EQ(config->zookeeper.servers.size(), 2u);
+  EXPECT_EQ(config->zookeeper.poll_interval, std::chrono::seconds(30));
+  EXPECT_EQ(config->zookeeper.poll_timeout, std::chrono::seconds(20));
+  EXPECT_EQ(config->zookeeper.connect_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(config->zookeeper.read_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(config->zookeeper.max_reply_bytes, 4u << 20);
+  EXPECT_TRUE(config->zookeeper.kafka_registry);
+  EXPECT_EQ(config->zookeeper.chroot, "");
+  config = parse_config("zookeeper:\n  enabled: false\n  servers: [z1:2181]\n", "c.yaml");
+  ASSERT_TRUE(config.ok());
+  EXPECT_FALSE(config->zookeeper_enabled);
+}
+
+TEST(ZookeeperConfig, FullSectionParses) {
+  std::string path = ::testing::TempDir() + "khe_zk_password";
+  std::ofstream(path) << "zk-s3cr3t\n";
+  auto config = parse_config("zookeeper:\n  servers: [z1:2181]\n  chroot: /kafka\n"
+                             "  kafka_registry: false\n  poll_interval: 10s\n  poll_timeout: 4s\n"
+                             "  connect_timeout: 500ms\n  read_timeout: 1s\n  max_reply_bytes: 65536\n"
+                             "  auth: {scheme: digest, user: monitor, password_file: " + path + "}\n",
+                             "c.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  const auto& z = config->zookeeper;
+  EXPECT_EQ(z.chroot, "/kafka");
+  EXPECT_FALSE(z.kafka_registry);
+  EXPECT_EQ(z.poll_timeout, std::chrono::seconds(4));
+  EXPECT_EQ(z.connect_timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(z.read_timeout, std::chrono::seconds(1));
+  EXPECT_EQ(z.max_reply_bytes, 65536u);
+  ASSERT_TRUE(z.auth);
+  EXPECT_EQ(z.auth->user, "monitor");
+  EXPECT_EQ(z.auth->password, "zk-s3cr3t");
+  std::string described = describe_config(*config);
+  EXPECT_EQ(described.find("zk-s3cr3t"), std::string::npos);
+  EXPECT_NE(described.find(path), std::string::npos);
+  std::remove(path.c_str());
+}
+
+TEST(ZookeeperConfig, StepTimeoutsDefaultToThePollDeadline) {
+  auto config = parse_config("zookeeper:\n  servers: [z:1]\n  poll_interval: 1500ms\n", "c.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->zookeeper.poll_timeout, std::chrono::milliseconds(1000));
+  EXPECT_EQ(config->zookeeper.connect_timeout, std::chrono::milliseconds(1000));
+  EXPECT_EQ(config->zookeeper.read_timeout, std::chrono::milliseconds(1000));
+}
+
+TEST(ZookeeperConfig, ErrorsNameFileLineKeyAndReason) {
+  EXPECT_EQ(error_of("zookeeper:\n  server: [z:1]\n"),
+            "c.yaml:2: zookeeper.server: unknown key (known keys: auth, chroot, connect_timeout, "
+            "enabled, kafka_registry, max_reply_bytes, poll_interval, poll_timeout, read_timeout, "
+            "servers)");
+  EXPECT_EQ(error_of("zookeeper:\n  servers: z:1\n"), "c.yaml:2: zookeeper.servers: must be a list");
+  EXPECT_EQ(error_of("zookeeper:\n  servers: [zk1]\n"),
+            "c.yaml:2: zookeeper.servers: 'zk1' must be host:port");
+  EXPECT_EQ(error_of("zookeeper:\n  enabled: maybe\n"),
+            "c.yaml:2: zookeeper.enabled: must be true or false, got 'maybe'");
+  EXPECT_EQ(error_of("zookeeper:\n  chroot: kafka\n"),
+            "c.yaml:2: zookeeper.chroot: must start with '/' and not end with '/' (like /kafka), "
+            "got 'kafka'");
+  EXPECT_EQ(error_of("zookeeper:\n  poll_interval: 5s\n  poll_timeout: 6s\n"),
+            "c.yaml:3: zookeeper.poll_timeout: must be shorter than zookeeper.poll_interval (5s)");
+  EXPECT_EQ(error_of("zookeeper:\n  poll_timeout: 2s\n  read_timeout: 3s\n"),
+            "c.yaml:3: zookeeper.read_timeout: must not be longer than zookeeper.poll_timeout (2s)");
+  EXPECT_EQ(error_of("zookeeper:\n  connect_timeout: soon\n"),
+            "c.yaml:2: zookeeper.connect_timeout: must be a positive duration like 500ms, 30s or 2m, "
+            "got 'soon'");
+  EXPECT_EQ(error_of("zookeeper:\n  max_reply_bytes: 10\n"),
+            "c.yaml:2: zookeeper.max_reply_bytes: must be an integer from 1024 to 1073741824, got '10'");
+  EXPECT_EQ(error_of("zookeeper:\n  auth: {scheme: sasl, user: u, password_file: /x}\n"),
+            "c.yaml:2: zookeeper.auth.scheme: must be digest, got 'sasl'");
+  EXPECT_EQ(error_of("zookeeper:\n  auth: {user: u}\n"),
+            "c.yaml:2: zookeeper.auth.password_file: is required");
+  EXPECT_EQ(error_of("zookeeper:\n  auth: {password_file: /x}\n"),
+            "c.yaml:2: zookeeper.auth.user: is required");
+  EXPECT_EQ(error_of("zookeeper:\n  auth:\n    user: u\n    password_file: /nonexistent/pw\n"),
+            "c.yaml:4: zookeeper.auth.password_file: cannot read file '/nonexistent/pw'");
+  EXPECT_EQ(error_of("zookeeper:\n  auth:\n    user: u\n    password: x\n"),
+            "c.yaml:4: zookeeper.auth.password: unknown key (known keys: password_file, scheme, user)");
+}
+
+TEST(ZookeeperConfig, EnabledWithoutServersIsAnError) {
+  auto config = parse_config("kafka: {servers: [a:1]}\nzookeeper: {enabled: true}\n", "c.yaml");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(validate_config(*config)->message,
+            "c.yaml: zookeeper.servers: no ZooKeeper servers configured (set zookeeper.servers or "
+            "--zookeeper.server, or set zookeeper.enabled: false)");
+}
+
+TEST(ZookeeperConfig, OnlyZookeeperIsAValidConfiguration) {
+  Flags flags;
+  flags.zookeeper_servers = {"z1:2181", "z2:2181"};
+  auto config = build_config(flags);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_TRUE(config->zookeeper_enabled);
+  EXPECT_FALSE(config->kafka_enabled);
+  EXPECT_EQ(config->zookeeper.servers, (std::vector<std::string>{"z1:2181", "z2:2181"}));
+
+  auto parsed = parse_config("kafka: {enabled: false}\nzookeeper: {servers: [z:1]}\n", "c.yaml");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_FALSE(validate_config(*parsed));
+
+  // Kafka asked for explicitly but without brokers stays an error.
+  std::string path = ::testing::TempDir() + "khe_zk_only.yaml";
+  std::ofstream(path) << "kafka: {enabled: true}\n";
+  flags.config_file = path;
+  EXPECT_EQ(build_config(flags).error().message,
+            path + ": kafka.servers: no Kafka brokers configured (set kafka.servers or "
+                   "--kafka.server, or set kafka.enabled: false)");
+  std::remove(path.c_str());
+}
+
+TEST(Flags, ZookeeperServerIsRepeatableAndChecked) {
+  auto flags = parse_flags({"--zookeeper.server", "z1:2181", "--zookeeper.server=z2:2181"});
+  ASSERT_TRUE(flags.ok());
+  EXPECT_EQ(flags->zookeeper_servers, (std::vector<std::string>{"z1:2181", "z2:2181"}));
+  EXPECT_EQ(parse_flags({"--zookeeper.server", "z1"}).error().message,
+            "flag --zookeeper.server: 'z1' must be host:port");
 }
 
 }  // namespace

@@ -26,6 +26,7 @@ GatheredView sample() {
   g2.group = "simple";
   g2.committed[{"orders", 1}] = 7;
   v.groups = {g1, g2};
+  v.record_timestamps_ms[{{"orders", 0}, 42}] = 1'795'000'000'123;
   g.errors.push_back({ErrorKind::kTimeout, "broker 3", "late"});
   return g;
 }
@@ -50,6 +51,7 @@ TEST(ViewCodec, RoundTripsEveryField) {
   EXPECT_EQ(v.groups[0].description->members[0].assignment[0].topic, "orders");
   EXPECT_FALSE(v.groups[1].description);
   EXPECT_EQ(v.groups[1].committed.at({"orders", 1}), 7);
+  EXPECT_EQ(v.record_timestamps_ms.at({{"orders", 0}, 42}), 1'795'000'000'123);
   ASSERT_EQ(decoded->errors.size(), 1u);
   EXPECT_EQ(decoded->errors[0].kind, ErrorKind::kTimeout);
   EXPECT_EQ(decoded->errors[0].message, "late");

@@ -1,0 +1,98 @@
+// What the lag collector remembers between polls: per partition, when each watermark was seen
+// (for lag in seconds), and per group and partition, the last commits seen (for Burrow's
+// consumer status). Pure logic on plain values; owned by one LagCollector, not thread-safe.
+//
+// Lag in seconds follows kafka-lag-exporter's interpolation over a table of (latest offset, time)
+// with its known faults fixed: never negative, no extrapolation (a commit older than the table
+// gives the lower bound "at least since the first point"), 0 when caught up, NaN only when the
+// partition was never seen.
+//
+// Consumer status follows Burrow's rules in Burrow's order. Burrow reads every commit from
+// __consumer_offsets; a poller sees only the latest committed offset, so a commit is recorded
+// when the offset moves, and while the group has members an unchanged offset is recorded again
+// each poll (a live consumer keeps committing where it is, which is what Burrow's STALL sees).
+// An Empty group records nothing new, so its window ages into STOP.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "khe/kafka/lag_model.h"
+
+namespace khe {
+
+// Burrow's numeric codes, as Burrow exports them.
+enum class PartitionStatus { kOk = 1, kWarn = 2, kStop = 4, kStall = 5, kRewind = 6 };
+enum class GroupStatus { kNotFound = 0, kOk = 1, kWarn = 2, kErr = 3 };
+
+class OffsetTimeTable {
+ public:
+  explicit OffsetTimeTable(std::size_t capacity = 60) : capacity_(capacity) {}
+
+  struct Point {
+    std::int64_t offset;
+    double time;  // unix seconds
+  };
+
+  void add(std::int64_t offset, double time);
+  // Seconds since the message at `committed` was appended, as far as the table can tell.
+  double lag_seconds(std::int64_t committed, double now) const;
+  const std::deque<Point>& points() const { return points_; }
+
+ private:
+  std::size_t capacity_;
+  std::deque<Point> points_;
+};
+
+struct CommitObservation {
+  std::int64_t offset;
+  double time;
+  std::int64_t lag;
+};
+
+PartitionStatus evaluate_partition_status(const std::deque<CommitObservation>& window,
+                                          std::int64_t current_lag, std::int64_t allowed_lag,
+                                          double now, const OffsetTimeTable& table);
+GroupStatus group_status_of(const std::vector<PartitionStatus>& partitions);
+
+struct GroupPartition {
+  std::string group;
+  TopicPartition tp;
+  bool operator<(const GroupPartition& o) const {
+    return std::tie(group, tp) < std::tie(o.group, o.tp);
+  }
+};
+
+// What one poll adds to the view: derived from this poll and the remembered ones.
+struct LagInsights {
+  std::map<GroupPartition, double> lag_seconds;
+  std::map<GroupPartition, PartitionStatus> partition_status;
+  std::map<std::string, GroupStatus> group_status;
+};
+
+struct LagHistoryOptions {
+  std::size_t table_size = 60;      // points per partition for lag in seconds
+  std::size_t status_window = 10;   // commits per group and partition (Burrow's default)
+  std::int64_t allowed_lag = 0;     // Burrow's zero threshold
+};
+
+class LagHistory {
+ public:
+  explicit LagHistory(LagHistoryOptions options = {}) : options_(options) {}
+
+  // Records this poll (taken at unix time `now`) and evaluates it. Partitions and groups that
+  // are gone from the view are forgotten, so memory follows the cluster.
+  LagInsights update(const ClusterView& view, double now);
+
+ private:
+  LagHistoryOptions options_;
+  std::map<TopicPartition, OffsetTimeTable> tables_;
+  std::map<GroupPartition, std::deque<CommitObservation>> windows_;
+};
+
+}  // namespace khe

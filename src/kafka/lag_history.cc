@@ -1,0 +1,158 @@
+#include "khe/kafka/lag_history.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+
+namespace khe {
+
+void OffsetTimeTable::add(std::int64_t offset, double time) {
+  if (!points_.empty()) {
+    const Point& last = points_.back();
+    if (time < last.time) return;
+    if (offset < last.offset) {
+      // The log went backwards: the topic was recreated or truncated. Old points describe a
+      // different log and would make every interpolation wrong.
+      points_.clear();
+    } else if (points_.size() >= 2 && offset == last.offset &&
+               points_[points_.size() - 2].offset == offset) {
+      // An idle stretch keeps its first and its newest sample only.
+      points_.back().time = time;
+      return;
+    }
+  }
+  points_.push_back({offset, time});
+  while (points_.size() > capacity_) points_.pop_front();
+}
+
+double OffsetTimeTable::lag_seconds(std::int64_t committed, double now) const {
+  if (points_.empty()) return std::numeric_limits<double>::quiet_NaN();
+  const Point& newest = points_.back();
+  if (committed >= newest.offset) return 0;
+  const Point& first = points_.front();
+  if (committed < first.offset || points_.size() < 2) {
+    // Older than anything the table saw: the message was appended before the first point. The
+    // honest answer is that lower bound, not an extrapolation.
+    return std::max(0.0, now - first.time);
+  }
+  // Neighbours l < committed <= r.
+  auto r = std::lower_bound(points_.begin(), points_.end(), committed,
+                            [](const Point& p, std::int64_t c) { return p.offset < c; });
+  if (r == points_.begin()) return std::max(0.0, now - first.time);
+  auto l = std::prev(r);  // lower_bound guarantees l->offset < committed
+  double t = r->time;
+  if (r->offset != l->offset) {
+    t = r->time - static_cast<double>(r->offset - committed) * (r->time - l->time) /
+                      static_cast<double>(r->offset - l->offset);
+  }
+  return std::max(0.0, now - t);
+}
+
+PartitionStatus evaluate_partition_status(const std::deque<CommitObservation>& window,
+                                          std::int64_t current_lag, std::int64_t allowed_lag,
+                                          double now, const OffsetTimeTable& table) {
+  // 1. Within the allowed lag: fine, whatever the history says.
+  if (current_lag <= allowed_lag || window.empty()) return PartitionStatus::kOk;
+  const auto& oldest = window.front();
+  const auto& newest = window.back();
+  // 2. STOP: no commit for longer than the window spans, unless the broker's offset, seen after
+  // the last commit, was still at or below it (caught up and simply idle).
+  if (now - newest.time > newest.time - oldest.time) {
+    bool caught_up = std::any_of(table.points().begin(), table.points().end(), [&](const auto& p) {
+      return p.time > newest.time && p.offset <= newest.offset;
+    });
+    if (!caught_up) return PartitionStatus::kStop;
+  }
+  // 3. REWIND: a commit went below the one before it and nothing later recovered it.
+  for (std::size_t i = 1; i < window.size(); ++i) {
+    if (window[i].offset < window[i - 1].offset) {
+      bool recovered = false;
+      for (std::size_t j = i + 1; j < window.size(); ++j) {
+        if (window[j].offset >= window[i - 1].offset) recovered = true;
+      }
+      if (!recovered) return PartitionStatus::kRewind;
+    }
+  }
+  // 4. Lagging at every commit in the window: not moving at all is STALL, moving but never
+  // gaining is WARN.
+  bool always_lagging = std::all_of(window.begin(), window.end(),
+                                    [&](const auto& c) { return c.lag > allowed_lag; });
+  if (always_lagging && window.size() >= 2) {
+    bool all_same = std::all_of(window.begin(), window.end(),
+                                [&](const auto& c) { return c.offset == oldest.offset; });
+    if (all_same) return PartitionStatus::kStall;
+    bool never_decreased = true;
+    for (std::size_t i = 1; i < window.size(); ++i) {
+      if (window[i].lag < window[i - 1].lag) never_decreased = false;
+    }
+    if (never_decreased) return PartitionStatus::kWarn;
+  }
+  return PartitionStatus::kOk;
+}
+
+GroupStatus group_status_of(const std::vector<PartitionStatus>& partitions) {
+  GroupStatus worst = GroupStatus::kOk;
+  for (auto p : partitions) {
+    if (p == PartitionStatus::kWarn && worst == GroupStatus::kOk) worst = GroupStatus::kWarn;
+    if (p == PartitionStatus::kStop || p == PartitionStatus::kStall ||
+        p == PartitionStatus::kRewind) {
+      worst = GroupStatus::kErr;
+    }
+  }
+  return worst;
+}
+
+LagInsights LagHistory::update(const ClusterView& view, double now) {
+  std::set<TopicPartition> seen_partitions;
+  for (const auto& [tp, w] : view.watermarks) {
+    if (w.latest < 0) continue;
+    seen_partitions.insert(tp);
+    auto [it, inserted] = tables_.try_emplace(tp, OffsetTimeTable(options_.table_size));
+    it->second.add(w.latest, now);
+  }
+  // A partition whose watermark could not be read this poll keeps its table (its broker may
+  // come back); one that left the metadata is forgotten.
+  std::set<TopicPartition> in_metadata;
+  for (const auto& t : view.metadata.topics) {
+    for (const auto& p : t.partitions) in_metadata.insert({t.name, p.partition});
+  }
+  std::erase_if(tables_, [&](const auto& e) { return in_metadata.count(e.first) == 0; });
+
+  LagInsights out;
+  std::set<GroupPartition> seen_commits;
+  for (const auto& g : view.groups) {
+    bool has_members = g.description && !g.description->members.empty();
+    std::vector<PartitionStatus> statuses;
+    for (const auto& [tp, committed] : g.committed) {
+      GroupPartition key{g.group, tp};
+      seen_commits.insert(key);
+      auto table = tables_.find(tp);
+      auto w = view.watermarks.find(tp);
+      if (table == tables_.end() || w == view.watermarks.end()) continue;
+      auto lag = consumer_lag(w->second.latest, committed);
+      if (!lag) continue;
+      // The record's own timestamp when it could be read; interpolation otherwise.
+      if (auto ts = view.record_timestamps_ms.find({tp, committed});
+          ts != view.record_timestamps_ms.end()) {
+        out.lag_seconds[key] = std::max(0.0, now - static_cast<double>(ts->second) / 1000.0);
+      } else {
+        out.lag_seconds[key] = table->second.lag_seconds(committed, now);
+      }
+
+      auto& window = windows_[key];
+      if (window.empty() || window.back().offset != committed || has_members) {
+        window.push_back({committed, now, *lag});
+        while (window.size() > options_.status_window) window.pop_front();
+      }
+      auto status = evaluate_partition_status(window, *lag, options_.allowed_lag, now, table->second);
+      out.partition_status[key] = status;
+      statuses.push_back(status);
+    }
+    if (!statuses.empty()) out.group_status[g.group] = group_status_of(statuses);
+  }
+  std::erase_if(windows_, [&](const auto& e) { return seen_commits.count(e.first) == 0; });
+  return out;
+}
+
+}  // namespace khe
