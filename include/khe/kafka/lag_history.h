@@ -15,7 +15,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -42,11 +41,11 @@ class OffsetTimeTable {
   void add(std::int64_t offset, double time);
   // Seconds since the message at `committed` was appended, as far as the table can tell.
   double lag_seconds(std::int64_t committed, double now) const;
-  const std::deque<Point>& points() const { return points_; }
+  const std::vector<Point>& points() const { return points_; }
 
  private:
   std::size_t capacity_;
-  std::deque<Point> points_;
+  std::vector<Point> points_;
 };
 
 struct CommitObservation {
@@ -55,7 +54,7 @@ struct CommitObservation {
   std::int64_t lag;
 };
 
-PartitionStatus evaluate_partition_status(const std::deque<CommitObservation>& window,
+PartitionStatus evaluate_partition_status(const std::vector<CommitObservation>& window,
                                           std::int64_t current_lag, std::int64_t allowed_lag,
                                           double now, const OffsetTimeTable& table);
 GroupStatus group_status_of(const std::vector<PartitionStatus>& partitions);
@@ -92,7 +91,7 @@ class LagHistory {
  private:
   LagHistoryOptions options_;
   std::map<TopicPartition, OffsetTimeTable> tables_;
-  std::map<GroupPartition, std::deque<CommitObservation>> windows_;
+  std::map<GroupPartition, std::vector<CommitObservation>> windows_;
 };
 
 }  // namespace khe

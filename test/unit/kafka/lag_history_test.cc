@@ -71,8 +71,8 @@ OffsetTimeTable moving_table() {
   return t;
 }
 
-std::deque<CommitObservation> window_of(std::vector<std::pair<std::int64_t, std::int64_t>> offset_lag) {
-  std::deque<CommitObservation> w;
+std::vector<CommitObservation> window_of(std::vector<std::pair<std::int64_t, std::int64_t>> offset_lag) {
+  std::vector<CommitObservation> w;
   double t = 100;
   for (auto [o, l] : offset_lag) w.push_back({o, t += 10, l});
   return w;
