@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "captured.h"
+
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -12,13 +14,6 @@ namespace khe {
 namespace {
 
 // Replies captured from a real ZooKeeper 3.8.3 ensemble started by test/cluster/cluster.
-std::string captured(const std::string& name) {
-  std::ifstream in(std::string(KHE_TEST_DATA) + "/zookeeper/" + name, std::ios::binary);
-  EXPECT_TRUE(in) << name;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 TEST(ClassifyReply, SpecialSentencesExactly) {
   EXPECT_EQ(classify_reply("mntr", captured("not_serving_mntr.txt")), ReplyKind::kNotServing);

@@ -2,19 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include "captured.h"
+
 #include <fstream>
 #include <sstream>
 
 namespace khe {
 namespace {
 
-std::string captured(const std::string& name) {
-  std::ifstream in(std::string(KHE_TEST_DATA) + "/zookeeper/" + name, std::ios::binary);
-  EXPECT_TRUE(in) << name;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 TEST(KafkaRegistry, CapturedBrokerRegistration) {
   // /brokers/ids/0 of Kafka 3.6.1 as read with ZooKeeperMain.

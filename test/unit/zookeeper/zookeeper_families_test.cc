@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "captured.h"
+
 #include <fstream>
 #include <map>
 #include <set>
@@ -12,13 +14,6 @@
 namespace khe {
 namespace {
 
-std::string captured(const std::string& name) {
-  std::ifstream in(std::string(KHE_TEST_DATA) + "/zookeeper/" + name, std::ios::binary);
-  EXPECT_TRUE(in) << name;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 // The four replies of one server, from captured files named <prefix>_<word>.txt; a word
 // listed in `failures` gets that error instead.
