@@ -1,6 +1,7 @@
 """Helpers for integration tests: the local cluster, the exporter process, /metrics parsing and
 Kafka's own kafka-consumer-groups output (the oracle). Standard library only."""
 
+import atexit
 import gzip
 import os
 import re
@@ -52,6 +53,10 @@ class Cluster:
         subprocess.run(args, check=True, timeout=600)
         self.env = read_env(os.path.join(self.dir, "cluster.env"))
         self.bootstrap = self.env["BOOTSTRAP"]
+        self._closed = False
+        self._background = []
+        # Even when a test's own teardown fails half-way, no cluster outlives the test process.
+        atexit.register(self.close)
 
     def ctl(self, *args, timeout=300):
         subprocess.run([CLUSTER, *args[:1], "--dir", self.dir, *args[1:]], check=True,
@@ -74,10 +79,20 @@ class Cluster:
         return p.stdout
 
     def loadgen_background(self, *args):
-        return subprocess.Popen([LOADGEN, "--bootstrap", self.bootstrap, *args],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        p = subprocess.Popen([LOADGEN, "--bootstrap", self.bootstrap, *args],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self._background.append(p)
+        return p
 
     def close(self):
+        if getattr(self, "_closed", True):
+            return
+        self._closed = True
+        for p in self._background:
+            if p.poll() is None:
+                p.send_signal(signal.SIGCONT)  # a test may have frozen it
+                p.kill()
+                p.wait()
         subprocess.run([CLUSTER, "down", "--dir", self.dir], timeout=120)
 
 
@@ -195,6 +210,7 @@ class Exporter:
         self.proc = subprocess.Popen(
             [EXPORTER, "--config", self.config, "--web.listen-address", f"127.0.0.1:{self.port}"],
             stdout=self.log_file, stderr=subprocess.STDOUT)
+        atexit.register(self._kill_if_running)
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -207,6 +223,11 @@ class Exporter:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"exporter not ready after 60 s: {self.logs()}")
+
+    def _kill_if_running(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def logs(self):
         if not self.log_file.closed:
