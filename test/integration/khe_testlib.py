@@ -30,6 +30,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+def stop_process(proc, timeout=10):
+    """SIGTERM, then SIGKILL if the process is still there after `timeout` seconds."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def read_env(path):
     env = {}
     with open(path) as f:
@@ -43,8 +54,13 @@ def read_env(path):
 class Cluster:
     """A real local cluster started by test/cluster/cluster, stopped in close()."""
 
-    def __init__(self, mode="zk", brokers=3, zookeepers=3, extra=()):
-        self.dir = tempfile.mkdtemp(prefix=f"khe-it-{mode}-")
+    def __init__(self, mode="zk", brokers=3, zookeepers=3, extra=(), prefix="khe-it"):
+        self.dir = tempfile.mkdtemp(prefix=f"{prefix}-{mode}-")
+        self._closed = False
+        self._background = []
+        # Registered before `up`: even a start that is interrupted, or a test teardown that
+        # fails half-way, leaves no cluster behind the test process.
+        atexit.register(self.close)
         args = [CLUSTER, "up", "--dir", self.dir, "--mode", mode, "--brokers", str(brokers)]
         if mode == "zk":
             args += ["--zookeepers", str(zookeepers)]
@@ -53,10 +69,6 @@ class Cluster:
         subprocess.run(args, check=True, timeout=600)
         self.env = read_env(os.path.join(self.dir, "cluster.env"))
         self.bootstrap = self.env["BOOTSTRAP"]
-        self._closed = False
-        self._background = []
-        # Even when a test's own teardown fails half-way, no cluster outlives the test process.
-        atexit.register(self.close)
 
     def ctl(self, *args, timeout=300):
         subprocess.run([CLUSTER, *args[:1], "--dir", self.dir, *args[1:]], check=True,
@@ -276,12 +288,6 @@ class Exporter:
         raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{self.logs()}")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.log_file.close()
         return self.proc.returncode
