@@ -69,17 +69,20 @@ void render_text(const std::vector<Family>& families, std::string& out) {
     out += '\n';
     for (const auto& sample : family.samples) {
       out += family.name;
-      if (!family.label_names.empty()) {
-        out += '{';
-        for (std::size_t i = 0; i < family.label_names.size(); ++i) {
-          if (i > 0) out += ',';
-          out += family.label_names[i];
-          out += "=\"";
-          if (i < sample.label_values.size()) append_escaped(sample.label_values[i], true, out);
-          out += '"';
-        }
-        out += '}';
+      // An empty label value is the same series as no label at all to Prometheus; leaving it
+      // out lets one family hold samples with different label sets (jmx_exporter's rules
+      // produce those) and keeps the text identical to what those exporters print.
+      bool open = false;
+      for (std::size_t i = 0; i < family.label_names.size(); ++i) {
+        if (i >= sample.label_values.size() || sample.label_values[i].empty()) continue;
+        out += open ? ',' : '{';
+        open = true;
+        out += family.label_names[i];
+        out += "=\"";
+        append_escaped(sample.label_values[i], true, out);
+        out += '"';
       }
+      if (open) out += '}';
       out += ' ';
       append_value(sample.value, out);
       out += '\n';

@@ -58,6 +58,22 @@ TEST(RenderText, EscapesLabelValuesAndHelp) {
             "# HELP m a\\\\b\\nc \"q\"\n# TYPE m counter\nm{l=\"x\\\"y\\\\z\\nw\"} 1\n");
 }
 
+TEST(RenderText, LeavesOutEmptyLabelValues) {
+  std::vector<Family> families(1);
+  families[0] = Family{"java_lang_memorypool_usage_used", "Pool.", MetricType::kUntyped, {"name", "key"}, {}};
+  families[0].add({"G1 Eden Space", ""}, 1);
+  families[0].add({"", "x"}, 2);
+  families[0].add({"", ""}, 3);
+  std::string out;
+  render_text(families, out);
+  EXPECT_EQ(out,
+            "# HELP java_lang_memorypool_usage_used Pool.\n"
+            "# TYPE java_lang_memorypool_usage_used untyped\n"
+            "java_lang_memorypool_usage_used{name=\"G1 Eden Space\"} 1\n"
+            "java_lang_memorypool_usage_used{key=\"x\"} 2\n"
+            "java_lang_memorypool_usage_used 3\n");
+}
+
 TEST(RenderText, LeavesOutEmptyFamilies) {
   std::vector<Family> families(1);
   families[0] = Family{"m", "h", MetricType::kGauge, {}, {}};

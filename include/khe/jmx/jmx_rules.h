@@ -1,0 +1,97 @@
+// jmx_exporter's rules, so that users bring their existing rules files unchanged and get the
+// same series. Semantics follow jmx_exporter 0.20.x (JmxCollector.java); 1.x's counter naming
+// (`_total` appended to counters) is an option.
+//
+// Loading is strict and reports `file:line: key: reason` (kind kConfig). A loaded JmxRules is
+// immutable; apply() and plan() are const and thread-safe. Compiled PCRE2 patterns are shared;
+// the per-rule match cache (the `cache: true` key) is the only mutable state and has its own
+// lock.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "khe/core/error.h"
+#include "khe/core/metric_family.h"
+#include "khe/jmx/bean_leaf.h"
+#include "khe/jmx/object_name.h"
+
+namespace khe::jmx {
+
+enum class CounterNaming {
+  kJmxExporter020,  // names exactly as the rule writes them (jmx_exporter 0.20.x)
+  kJmxExporter1x,   // COUNTER names get `_total` appended unless they already end in it
+};
+
+// One Jolokia pattern read: what the planner decided must be read to feed the rules.
+struct PlannedRead {
+  std::string mbean;                    // ObjectName pattern, e.g. "kafka.server:type=BrokerTopicMetrics,*"
+  std::vector<std::string> attributes;  // empty: every attribute (a rule could match any)
+  bool operator==(const PlannedRead&) const = default;
+};
+
+// Groups the samples rules produce into families. jmx_exporter lets samples of one name carry
+// different label names; a Family has one label list, so the builder keeps the union of label
+// names in first-seen order and leaves absent labels empty (the renderer omits empty labels,
+// which is what Prometheus does with them anyway). The first sample of a name fixes its type
+// and help. A sample whose name and labels repeat an earlier one is dropped, as jmx_exporter
+// does. Not thread-safe: one builder per collection.
+class FamilyBuilder {
+ public:
+  FamilyBuilder();
+  ~FamilyBuilder();
+  FamilyBuilder(const FamilyBuilder&) = delete;
+  FamilyBuilder& operator=(const FamilyBuilder&) = delete;
+
+  // Labels in the order the rule produced them. Returns false when dropped as a duplicate.
+  bool add(std::string_view name, std::string_view help, MetricType type,
+           const std::vector<std::pair<std::string, std::string>>& labels, double value);
+  std::size_t sample_count() const;
+  std::vector<Family> take() &&;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+class JmxRules {
+ public:
+  // `source` names the text in error messages (a file path).
+  static Result<JmxRules> parse(std::string_view yaml_text, std::string_view source,
+                                CounterNaming counter_naming = CounterNaming::kJmxExporter020);
+  static Result<JmxRules> load_file(const std::string& path,
+                                    CounterNaming counter_naming = CounterNaming::kJmxExporter020);
+
+  JmxRules(JmxRules&&) noexcept;
+  JmxRules& operator=(JmxRules&&) noexcept;
+  ~JmxRules();
+
+  // includeObjectNames / excludeObjectNames (and the older whitelist/blacklist spellings).
+  bool includes(const ObjectName& name) const;
+
+  // jmx_exporter's Receiver.recordBean: builds the match string, tries the rules in order,
+  // the first match wins; adds at most one sample to `out`. Leaves whose bean is not
+  // included must not be passed (callers filter with includes() once per bean).
+  void apply(const BeanLeaf& leaf, FamilyBuilder& out) const;
+
+  // The smallest set of Jolokia pattern reads that still feeds every rule: MBean patterns from
+  // includeObjectNames narrowed by what the rules' patterns can match (domain, leading
+  // properties), and the attribute names a rule can match when its pattern names them
+  // literally (e.g. `><>(Count|Value)`). A rule the planner cannot narrow widens the plan,
+  // never the other way round: the plan may read more than needed, never less.
+  std::vector<PlannedRead> plan() const;
+
+  // Settings other parts need.
+  bool lowercase_output_name() const;
+  std::size_t rule_count() const;
+
+ private:
+  struct State;
+  explicit JmxRules(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace khe::jmx
