@@ -210,7 +210,8 @@ std::chrono::milliseconds step_timeout(const YAML::Node& node, const std::string
   if (!node) return std::min(fallback, poll_timeout);
   auto value = duration(node, key);
   if (value > poll_timeout) {
-    fail(node, key, "must not be longer than zookeeper.poll_timeout (" + format_duration(poll_timeout) + ")");
+    auto section = key.substr(0, key.find('.'));
+    fail(node, key, "must not be longer than " + section + ".poll_timeout (" + format_duration(poll_timeout) + ")");
   }
   return value;
 }
@@ -278,9 +279,95 @@ void parse_zookeeper(const YAML::Node& node, Config& config) {
   }
 }
 
+bool is_http_url(const std::string& url) {
+  return (url.rfind("http://", 0) == 0 && url.size() > 7) ||
+         (url.rfind("https://", 0) == 0 && url.size() > 8);
+}
+
+// "http://10.0.0.7:8778/jolokia/" -> "10.0.0.7:8778".
+std::string host_port_of(const std::string& url) {
+  auto start = url.find("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  auto end = url.find('/', start);
+  auto authority = url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  if (auto at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
+  return authority;
+}
+
+void parse_jmx_target(const YAML::Node& node, const std::string& key, jmx::JolokiaTarget& t) {
+  expect_map(node, key, {"url", "broker", "user", "password_file", "ca_file", "insecure_skip_verify"});
+  if (!node["url"]) fail(node, key + ".url", "is required");
+  t.url = scalar(node["url"], key + ".url");
+  if (!is_http_url(t.url)) fail(node["url"], key + ".url", "must start with http:// or https://, got '" + t.url + "'");
+  if (node["broker"]) t.broker = scalar(node["broker"], key + ".broker");
+  if (node["user"]) t.user = scalar(node["user"], key + ".user");
+  if (node["password_file"]) {
+    if (t.user.empty()) fail(node["password_file"], key + ".password_file", "needs " + key + ".user");
+    t.password_file = scalar(node["password_file"], key + ".password_file");
+    t.password = read_secret_file(node["password_file"], key + ".password_file", t.password_file);
+  }
+  if (node["ca_file"]) {
+    t.ca_file = scalar(node["ca_file"], key + ".ca_file");
+    if (!std::ifstream(t.ca_file)) fail(node["ca_file"], key + ".ca_file", "cannot read file '" + t.ca_file + "'");
+  }
+  if (node["insecure_skip_verify"]) {
+    t.insecure_skip_verify = boolean(node["insecure_skip_verify"], key + ".insecure_skip_verify");
+  }
+}
+
+void parse_jmx(const YAML::Node& node, Config& config) {
+  expect_map(node, "jmx",
+             {"enabled", "targets", "rules_file", "counter_naming", "jvm_metrics", "poll_interval",
+              "poll_timeout", "connect_timeout", "read_timeout", "max_reply_bytes"});
+  auto& j = config.jmx;
+  if (node["rules_file"]) {
+    j.rules_file = scalar(node["rules_file"], "jmx.rules_file");
+    if (!std::ifstream(j.rules_file)) {
+      fail(node["rules_file"], "jmx.rules_file", "cannot read file '" + j.rules_file + "'");
+    }
+  }
+  if (node["counter_naming"]) {
+    auto naming = scalar(node["counter_naming"], "jmx.counter_naming");
+    if (naming == "0.20") j.counter_naming = jmx::CounterNaming::kJmxExporter020;
+    else if (naming == "1.x") j.counter_naming = jmx::CounterNaming::kJmxExporter1x;
+    else fail(node["counter_naming"], "jmx.counter_naming", "must be 0.20 or 1.x, got '" + naming + "'");
+  }
+  if (node["jvm_metrics"]) j.jvm_metrics = boolean(node["jvm_metrics"], "jmx.jvm_metrics");
+  if (node["poll_interval"]) j.poll_interval = duration(node["poll_interval"], "jmx.poll_interval");
+  if (node["poll_timeout"]) j.poll_timeout = duration(node["poll_timeout"], "jmx.poll_timeout");
+  else j.poll_timeout = std::max(std::chrono::milliseconds(1), j.poll_interval * 2 / 3);
+  if (j.poll_timeout >= j.poll_interval) {
+    fail(node["poll_timeout"] ? node["poll_timeout"] : node, "jmx.poll_timeout",
+         "must be shorter than jmx.poll_interval (" + format_duration(j.poll_interval) + ")");
+  }
+  jmx::JolokiaTarget defaults;
+  defaults.connect_timeout = step_timeout(node["connect_timeout"], "jmx.connect_timeout",
+                                          defaults.connect_timeout, j.poll_timeout);
+  defaults.read_timeout = step_timeout(node["read_timeout"], "jmx.read_timeout",
+                                       defaults.read_timeout, j.poll_timeout);
+  if (node["max_reply_bytes"]) {
+    defaults.max_reply_bytes = static_cast<std::size_t>(
+        integer(node["max_reply_bytes"], "jmx.max_reply_bytes", 1024, 1 << 30));
+  }
+  if (node["targets"]) {
+    const auto& targets = node["targets"];
+    if (!targets.IsSequence()) fail(targets, "jmx.targets", "must be a list of {url: ...}");
+    int index = 0;
+    for (const auto& item : targets) {
+      jmx::JolokiaTarget t = defaults;
+      parse_jmx_target(item, "jmx.targets[" + std::to_string(index++) + "]", t);
+      j.targets.push_back(std::move(t));
+    }
+  }
+  // Timeouts and bounds apply to targets given later by --jolokia.url too.
+  config.jmx_target_defaults = defaults;
+  config.jmx_enabled = node["enabled"] ? boolean(node["enabled"], "jmx.enabled")
+                                       : !j.targets.empty() || !j.rules_file.empty();
+}
+
 void parse_root(const YAML::Node& root, Config& config) {
   if (root.IsNull()) return;
-  expect_map(root, "", {"web", "log", "kafka", "zookeeper"});
+  expect_map(root, "", {"web", "log", "kafka", "zookeeper", "jmx"});
   if (const auto& web = root["web"]) {
     expect_map(web, "web", {"listen_address", "telemetry_path", "threads"});
     if (web["listen_address"]) {
@@ -301,6 +388,7 @@ void parse_root(const YAML::Node& root, Config& config) {
   }
   if (const auto& kafka = root["kafka"]) parse_kafka(kafka, config);
   if (const auto& zookeeper = root["zookeeper"]) parse_zookeeper(zookeeper, config);
+  if (const auto& jmx = root["jmx"]) parse_jmx(jmx, config);
 }
 
 Error config_error(const std::string& file, int line, const std::string& key,
@@ -362,6 +450,19 @@ std::optional<Error> validate_config(const Config& config) {
     return bad("zookeeper.servers",
                "no ZooKeeper servers configured (set zookeeper.servers or --zookeeper.server, or "
                "set zookeeper.enabled: false)");
+  }
+  if (config.jmx_enabled) {
+    for (std::size_t i = 0; i < config.jmx.targets.size(); ++i) {
+      for (std::size_t j = 0; j < i; ++j) {
+        if (config.jmx.targets[i].url == config.jmx.targets[j].url) {
+          return bad("jmx.targets", "'" + config.jmx.targets[i].url + "' is listed twice");
+        }
+        if (config.jmx.targets[i].broker == config.jmx.targets[j].broker) {
+          return bad("jmx.targets", "two targets have the broker label '" +
+                                        config.jmx.targets[i].broker + "'");
+        }
+      }
+    }
   }
   return std::nullopt;
 }
@@ -435,6 +536,34 @@ std::string describe_config(const Config& config) {
     out << YAML::EndMap;
   }
   out << YAML::EndMap;
+  const auto& j = config.jmx;
+  out << YAML::Key << "jmx" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "enabled" << YAML::Value << config.jmx_enabled;
+  out << YAML::Key << "rules_file" << YAML::Value << j.rules_file;
+  out << YAML::Key << "counter_naming" << YAML::Value
+      << (j.counter_naming == jmx::CounterNaming::kJmxExporter1x ? "1.x" : "0.20");
+  out << YAML::Key << "jvm_metrics" << YAML::Value << j.jvm_metrics;
+  out << YAML::Key << "poll_interval" << YAML::Value << format_duration(j.poll_interval);
+  out << YAML::Key << "poll_timeout" << YAML::Value << format_duration(j.poll_timeout);
+  out << YAML::Key << "targets" << YAML::Value << YAML::BeginSeq;
+  for (const auto& t : j.targets) {
+    out << YAML::BeginMap;
+    out << YAML::Key << "url" << YAML::Value << t.url;
+    out << YAML::Key << "broker" << YAML::Value << t.broker;
+    if (!t.user.empty()) {
+      // The password itself is never printed; where it comes from is.
+      out << YAML::Key << "user" << YAML::Value << t.user;
+      out << YAML::Key << "password_file" << YAML::Value << t.password_file;
+    }
+    if (!t.ca_file.empty()) out << YAML::Key << "ca_file" << YAML::Value << t.ca_file;
+    if (t.insecure_skip_verify) out << YAML::Key << "insecure_skip_verify" << YAML::Value << true;
+    out << YAML::Key << "connect_timeout" << YAML::Value << format_duration(t.connect_timeout);
+    out << YAML::Key << "read_timeout" << YAML::Value << format_duration(t.read_timeout);
+    out << YAML::Key << "max_reply_bytes" << YAML::Value << t.max_reply_bytes;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+  out << YAML::EndMap;
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }
@@ -453,8 +582,32 @@ Result<Config> build_config(const Flags& flags) {
     config.zookeeper.servers = flags.zookeeper_servers;
     config.zookeeper_enabled = true;
   }
-  // Only ZooKeeper given: the Kafka collector is off unless the file asked for it.
-  if (config.zookeeper_enabled && !config.kafka_enabled_set && config.kafka.bootstrap_servers.empty() &&
+  if (!flags.jolokia_urls.empty()) {
+    config.jmx.targets.clear();
+    for (const auto& url : flags.jolokia_urls) {
+      jmx::JolokiaTarget t = config.jmx_target_defaults;
+      t.url = url;
+      config.jmx.targets.push_back(std::move(t));
+    }
+    config.jmx_enabled = true;
+  }
+  if (flags.jmx_rules_file) {
+    config.jmx.rules_file = *flags.jmx_rules_file;
+    config.jmx_enabled = true;
+  }
+  if (config.jmx_enabled) {
+    // The sidecar's own broker, where the Jolokia agent listens by default.
+    if (config.jmx.targets.empty()) config.jmx.targets.push_back(config.jmx_target_defaults);
+    // Several targets need a label to tell their series apart: host:port unless given.
+    if (config.jmx.targets.size() > 1) {
+      for (auto& t : config.jmx.targets) {
+        if (t.broker.empty()) t.broker = host_port_of(t.url);
+      }
+    }
+  }
+  // Only ZooKeeper or JMX given: the Kafka collector is off unless the file asked for it.
+  if ((config.zookeeper_enabled || config.jmx_enabled) && !config.kafka_enabled_set &&
+      config.kafka.bootstrap_servers.empty() &&
       config.kafka.properties.count("bootstrap.servers") == 0) {
     config.kafka_enabled = false;
   }

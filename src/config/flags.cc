@@ -19,6 +19,8 @@ const std::map<std::string, FlagSpec>& flag_specs() {
       {"--web.telemetry-path", {FlagKind::kValue, "path of the metrics endpoint (default /metrics)"}},
       {"--kafka.server", {FlagKind::kRepeated, "Kafka broker host:port; repeatable; replaces kafka.servers"}},
       {"--zookeeper.server", {FlagKind::kRepeated, "ZooKeeper server host:port; repeatable; replaces zookeeper.servers and enables the ZooKeeper collector"}},
+      {"--jolokia.url", {FlagKind::kRepeated, "Jolokia agent URL (http://127.0.0.1:8778/jolokia/ in a sidecar); repeatable; replaces jmx.targets and enables the JMX bridge"}},
+      {"--jmx.config", {FlagKind::kValue, "jmx_exporter rules file for the JMX bridge; enables it (default target: the local Jolokia agent)"}},
       {"--log.level", {FlagKind::kValue, "trace, debug, info, warn or error (default info)"}},
       {"--log.format", {FlagKind::kValue, "logfmt or json (default logfmt)"}},
       {"--check-config", {FlagKind::kSwitch, "validate the configuration, print it (secrets redacted), exit"}},
@@ -83,6 +85,13 @@ Result<Flags> parse_flags(const std::vector<std::string>& args) {
         return Error{ErrorKind::kConfig, name, "flag --zookeeper.server: '" + value + "' must be host:port"};
       }
       flags.zookeeper_servers.push_back(value);
+    } else if (name == "--jolokia.url") {
+      if (value.rfind("http://", 0) != 0 && value.rfind("https://", 0) != 0) {
+        return Error{ErrorKind::kConfig, name, "flag --jolokia.url: '" + value + "' must start with http:// or https://"};
+      }
+      flags.jolokia_urls.push_back(value);
+    } else if (name == "--jmx.config") {
+      flags.jmx_rules_file = value;
     } else if (name == "--log.level") flags.log_level = value;
     else if (name == "--log.format") flags.log_format = value;
     else if (name == "--check-config") flags.check_config = true;

@@ -9,11 +9,23 @@
 namespace khe {
 namespace {
 
+std::string_view suffix_text(SampleSuffix suffix) {
+  switch (suffix) {
+    case SampleSuffix::kNone: return "";
+    case SampleSuffix::kCount: return "_count";
+    case SampleSuffix::kSum: return "_sum";
+    case SampleSuffix::kBucket: return "_bucket";
+  }
+  return "";
+}
+
 std::string_view type_name(MetricType type) {
   switch (type) {
     case MetricType::kGauge: return "gauge";
     case MetricType::kCounter: return "counter";
     case MetricType::kUntyped: return "untyped";
+    case MetricType::kSummary: return "summary";
+    case MetricType::kHistogram: return "histogram";
   }
   return "untyped";
 }
@@ -69,6 +81,7 @@ void render_text(const std::vector<Family>& families, std::string& out) {
     out += '\n';
     for (const auto& sample : family.samples) {
       out += family.name;
+      out += suffix_text(sample.suffix);
       // An empty label value is the same series as no label at all to Prometheus; leaving it
       // out lets one family hold samples with different label sets (jmx_exporter's rules
       // produce those) and keeps the text identical to what those exporters print.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "khe/core/error.h"
+#include "khe/jmx/jmx_options.h"
 #include "khe/kafka/kafka_options.h"
 #include "khe/zookeeper/zookeeper_options.h"
 
@@ -36,6 +37,12 @@ struct Config {
   // Off unless servers are given (zookeeper.servers or --zookeeper.server) or enabled: true.
   bool zookeeper_enabled = false;
   ZookeeperOptions zookeeper;
+  // Off unless Jolokia targets or a rules file are given (jmx.targets, --jolokia.url,
+  // --jmx.config) or enabled: true; enabled with no target means the sidecar's own broker.
+  bool jmx_enabled = false;
+  JmxOptions jmx;
+  // Timeouts and size bound from the jmx section, for targets given by --jolokia.url.
+  jmx::JolokiaTarget jmx_target_defaults;
   // What property_files pointed at, kept to show in --check-config without the contents.
   std::vector<std::pair<std::string, std::string>> kafka_property_files;
 };
@@ -56,6 +63,8 @@ struct Flags {
   std::optional<std::string> telemetry_path;
   std::vector<std::string> kafka_servers;
   std::vector<std::string> zookeeper_servers;  // enables the ZooKeeper collector
+  std::vector<std::string> jolokia_urls;       // enables the JMX bridge; replaces jmx.targets
+  std::optional<std::string> jmx_rules_file;   // enables the JMX bridge
   std::optional<std::string> log_level;
   std::optional<std::string> log_format;
   bool check_config = false;

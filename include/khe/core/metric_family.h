@@ -14,11 +14,16 @@
 
 namespace khe {
 
-enum class MetricType { kGauge, kCounter, kUntyped };
+// Summaries and histograms are families whose samples carry a suffix (_count, _sum, _bucket);
+// the bucket bound is an ordinary label named "le" (or "quantile" for summaries).
+enum class MetricType { kGauge, kCounter, kUntyped, kSummary, kHistogram };
+
+enum class SampleSuffix : unsigned char { kNone, kCount, kSum, kBucket };
 
 struct Sample {
   std::vector<std::string> label_values;  // same order as Family::label_names
   double value = 0;
+  SampleSuffix suffix = SampleSuffix::kNone;  // fits in the padding after value
 };
 
 struct Family {
@@ -29,7 +34,10 @@ struct Family {
   std::vector<Sample> samples;
 
   void add(std::vector<std::string> label_values, double value) {
-    samples.push_back(Sample{std::move(label_values), value});
+    samples.push_back(Sample{std::move(label_values), value, SampleSuffix::kNone});
+  }
+  void add(std::vector<std::string> label_values, SampleSuffix suffix, double value) {
+    samples.push_back(Sample{std::move(label_values), value, suffix});
   }
 };
 

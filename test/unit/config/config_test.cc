@@ -64,7 +64,7 @@ TEST(Config, ErrorsNameFileLineKeyAndReason) {
             "c.yaml:3: kafka.status.window: must be an integer from 2 to 1000, got '1'");
   EXPECT_EQ(error_of("kafka:\n  lag_seconds: {size: 5}\n"),
             "c.yaml:2: kafka.lag_seconds.size: unknown key (known keys: record_budget, table_size)");
-  EXPECT_EQ(error_of("webb: {}\n"), "c.yaml:1: webb: unknown key (known keys: kafka, log, web, zookeeper)");
+  EXPECT_EQ(error_of("webb: {}\n"), "c.yaml:1: webb: unknown key (known keys: jmx, kafka, log, web, zookeeper)");
   EXPECT_EQ(error_of("kafka:\n  poll_interval: 5\n"),
             "c.yaml:2: kafka.poll_interval: must be a positive duration like 500ms, 30s or 2m, got '5'");
   EXPECT_EQ(error_of("kafka:\n  poll_interval: 10s\n  poll_timeout: 10s\n"),
@@ -290,6 +290,97 @@ TEST(Flags, ZookeeperServerIsRepeatableAndChecked) {
   EXPECT_EQ(flags->zookeeper_servers, (std::vector<std::string>{"z1:2181", "z2:2181"}));
   EXPECT_EQ(parse_flags({"--zookeeper.server", "z1"}).error().message,
             "flag --zookeeper.server: 'z1' must be host:port");
+}
+
+TEST(JmxConfig, OffByDefault) {
+  Flags flags;
+  flags.kafka_servers = {"a:1"};
+  auto config = build_config(flags);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_FALSE(config->jmx_enabled);
+}
+
+TEST(JmxConfig, SidecarDefaultIsTheLocalAgentWithoutBrokerLabel) {
+  std::string rules = ::testing::TempDir() + "khe_rules.yaml";
+  std::ofstream(rules) << "rules: []\n";
+  Flags flags;
+  flags.jmx_rules_file = rules;
+  auto config = build_config(flags);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_TRUE(config->jmx_enabled);
+  EXPECT_FALSE(config->kafka_enabled);  // only JMX asked for
+  ASSERT_EQ(config->jmx.targets.size(), 1u);
+  EXPECT_EQ(config->jmx.targets[0].url, "http://127.0.0.1:8778/jolokia/");
+  EXPECT_EQ(config->jmx.targets[0].broker, "");
+  EXPECT_EQ(config->jmx.rules_file, rules);
+  std::remove(rules.c_str());
+}
+
+TEST(JmxConfig, SeveralUrlsAreLabelledByHostPort) {
+  Flags flags;
+  flags.jolokia_urls = {"http://b0:8778/jolokia/", "https://user@b1:8779/jolokia"};
+  auto config = build_config(flags);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  ASSERT_EQ(config->jmx.targets.size(), 2u);
+  EXPECT_EQ(config->jmx.targets[0].broker, "b0:8778");
+  EXPECT_EQ(config->jmx.targets[1].broker, "b1:8779");
+}
+
+TEST(JmxConfig, FullSectionParses) {
+  std::string secret = ::testing::TempDir() + "khe_jolokia_password";
+  std::ofstream(secret) << "s3cret\n";
+  auto config = parse_config(R"(
+jmx:
+  counter_naming: "1.x"
+  jvm_metrics: false
+  poll_interval: 10s
+  poll_timeout: 4s
+  read_timeout: 3s
+  max_reply_bytes: 1048576
+  targets:
+    - {url: "http://k0:8778/jolokia/", broker: "0", user: mon, password_file: ")" + secret + R"("}
+    - {url: "https://k1:8778/jolokia/", broker: "1", insecure_skip_verify: true}
+)",
+                             "c.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_TRUE(config->jmx_enabled);
+  EXPECT_EQ(config->jmx.counter_naming, jmx::CounterNaming::kJmxExporter1x);
+  EXPECT_FALSE(config->jmx.jvm_metrics);
+  EXPECT_EQ(config->jmx.poll_timeout, std::chrono::seconds(4));
+  ASSERT_EQ(config->jmx.targets.size(), 2u);
+  EXPECT_EQ(config->jmx.targets[0].password, "s3cret");
+  EXPECT_EQ(config->jmx.targets[0].read_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(config->jmx.targets[0].connect_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(config->jmx.targets[1].max_reply_bytes, 1048576u);
+  EXPECT_TRUE(config->jmx.targets[1].insecure_skip_verify);
+  auto described = describe_config(*config);
+  EXPECT_EQ(described.find("s3cret"), std::string::npos);
+  EXPECT_NE(described.find("password_file"), std::string::npos);
+  std::remove(secret.c_str());
+}
+
+TEST(JmxConfig, ErrorsNameFileLineKeyAndReason) {
+  EXPECT_EQ(error_of("jmx:\n  targets:\n    - {url: k0:8778}\n"),
+            "c.yaml:3: jmx.targets[0].url: must start with http:// or https://, got 'k0:8778'");
+  EXPECT_EQ(error_of("jmx:\n  counter_naming: 2\n"),
+            "c.yaml:2: jmx.counter_naming: must be 0.20 or 1.x, got '2'");
+  EXPECT_EQ(error_of("jmx:\n  rules_file: /nonexistent/rules.yaml\n"),
+            "c.yaml:2: jmx.rules_file: cannot read file '/nonexistent/rules.yaml'");
+  EXPECT_EQ(error_of("jmx:\n  poll_interval: 5s\n  read_timeout: 10s\n"),
+            "c.yaml:3: jmx.read_timeout: must not be longer than jmx.poll_timeout (3333ms)");
+  EXPECT_EQ(error_of("jmx:\n  targets:\n    - {url: 'http://a/', pasword_file: x}\n"),
+            "c.yaml:3: jmx.targets[0].pasword_file: unknown key (known keys: broker, ca_file, "
+            "insecure_skip_verify, password_file, url, user)");
+}
+
+TEST(Flags, JolokiaUrlIsRepeatableAndChecked) {
+  auto flags = parse_flags({"--jolokia.url", "http://a:8778/jolokia/", "--jolokia.url=http://b:8778/jolokia/",
+                            "--jmx.config", "r.yaml"});
+  ASSERT_TRUE(flags.ok());
+  EXPECT_EQ(flags->jolokia_urls.size(), 2u);
+  EXPECT_EQ(*flags->jmx_rules_file, "r.yaml");
+  EXPECT_EQ(parse_flags({"--jolokia.url", "a:8778"}).error().message,
+            "flag --jolokia.url: 'a:8778' must start with http:// or https://");
 }
 
 }  // namespace

@@ -74,6 +74,20 @@ TEST(RenderText, LeavesOutEmptyLabelValues) {
             "java_lang_memorypool_usage_used 3\n");
 }
 
+TEST(RenderText, WritesSummarySuffixes) {
+  std::vector<Family> families(1);
+  families[0] = Family{"jvm_gc_collection_seconds", "GC.", MetricType::kSummary, {"gc"}, {}};
+  families[0].add({"G1 Young Generation"}, SampleSuffix::kCount, 7);
+  families[0].add({"G1 Young Generation"}, SampleSuffix::kSum, 0.25);
+  std::string out;
+  render_text(families, out);
+  EXPECT_EQ(out,
+            "# HELP jvm_gc_collection_seconds GC.\n"
+            "# TYPE jvm_gc_collection_seconds summary\n"
+            "jvm_gc_collection_seconds_count{gc=\"G1 Young Generation\"} 7\n"
+            "jvm_gc_collection_seconds_sum{gc=\"G1 Young Generation\"} 0.25\n");
+}
+
 TEST(RenderText, LeavesOutEmptyFamilies) {
   std::vector<Family> families(1);
   families[0] = Family{"m", "h", MetricType::kGauge, {}, {}};
