@@ -19,6 +19,7 @@
 #include "khe/app/logging.h"
 #include "khe/config/config.h"
 #include "khe/http/http_server.h"
+#include "khe/jmx/jmx_collector.h"
 #include "khe/kafka/kafka_worker.h"
 #include "khe/kafka/lag_collector.h"
 #include "khe/kafka/offsets_source.h"
@@ -80,11 +81,37 @@ int main(int argc, char** argv) {
     setup_logging(config->log);
     return run_kafka_worker(config->kafka);
   }
+  setup_logging(config->log);
+  // The rules file is part of the configuration: a bad one fails here, before anything starts.
+  std::unique_ptr<JmxCollector> jmx_collector;
+  if (config->jmx_enabled) {
+    auto created = JmxCollector::create(config->jmx);
+    if (!created) {
+      std::cerr << "kafka-hub-exporter: " << created.error().message << "\n";
+      return kExitConfig;
+    }
+    jmx_collector = std::move(created).value();
+  }
   if (flags->check_config) {
     std::cout << "# configuration OK\n" << describe_config(*config);
+    if (jmx_collector) {
+      std::cout << "# JMX bulk read per poll (" << jmx_collector->reads().size() << " patterns):\n";
+      for (const auto& read : jmx_collector->reads()) {
+        std::cout << "#   " << read.mbean;
+        if (!read.attributes.empty()) {
+          std::cout << " [";
+          for (std::size_t i = 0; i < read.attributes.size(); ++i) {
+            std::cout << (i ? ", " : "") << read.attributes[i];
+          }
+          std::cout << "]";
+        } else {
+          std::cout << " (all attributes)";
+        }
+        std::cout << "\n";
+      }
+    }
     return 0;
   }
-  setup_logging(config->log);
   // Few malloc arenas: the exporter's threads mostly wait, and per-thread arenas would keep
   // freed snapshot memory resident.
   mallopt(M_ARENA_MAX, 2);
@@ -128,6 +155,8 @@ int main(int argc, char** argv) {
     // Four-letter words are plain TCP and the C client is read-only: both run in-process.
     collectors.push_back(std::make_unique<ZookeeperCollector>(config->zookeeper));
   }
+
+  if (jmx_collector) collectors.push_back(std::move(jmx_collector));
 
   boost::asio::io_context io;
   std::vector<std::unique_ptr<CollectorRunner>> runners;

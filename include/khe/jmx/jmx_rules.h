@@ -49,6 +49,14 @@ class FamilyBuilder {
   // Labels in the order the rule produced them. Returns false when dropped as a duplicate.
   bool add(std::string_view name, std::string_view help, MetricType type,
            const std::vector<std::pair<std::string, std::string>>& labels, double value);
+  // The same for one sample of a summary or histogram (`_count`, `_sum`, `_bucket`).
+  bool add_with_suffix(std::string_view name, std::string_view help, MetricType type,
+                       const std::vector<std::pair<std::string, std::string>>& labels,
+                       SampleSuffix suffix, double value);
+  // Labels added to every later sample (the target's broker). A sample that already has a
+  // label of that name keeps its value under `exported_<name>`, as Prometheus does with
+  // honor_labels: false.
+  void set_constant_labels(std::vector<std::pair<std::string, std::string>> labels);
   std::size_t sample_count() const;
   std::vector<Family> take() &&;
 
@@ -85,6 +93,8 @@ class JmxRules {
   std::vector<PlannedRead> plan() const;
 
   // Settings other parts need.
+  // Keys accepted for compatibility that mean nothing here (hostPort, jmxUrl, ssl, ...).
+  std::vector<std::string> ignored_keys() const;
   bool lowercase_output_name() const;
   std::size_t rule_count() const;
 

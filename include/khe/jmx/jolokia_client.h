@@ -68,9 +68,10 @@ using BeanFilter = std::function<bool(const ObjectName&)>;
 // ... and once per leaf of every bean that passed.
 using LeafCallback = std::function<void(const BeanLeaf&)>;
 
-// Parses a bulk reply to `request_count` reads. An Error (kProtocol) means the reply as a
-// whole is unusable (not JSON, not an array, wrong length); per-element failures are in the
-// outcomes and the other elements are still walked.
+// Parses a bulk reply to `reads`. An Error (kProtocol) means the reply as a whole is unusable
+// (not JSON, not an array, wrong length) and is found before any callback is called, so a
+// rejected reply never contributes half its series; per-element failures are in the outcomes
+// and the other elements are still walked.
 Result<std::vector<ElementOutcome>> walk_bulk_reply(std::string_view body,
                                                     const std::vector<PlannedRead>& reads,
                                                     const BeanFilter& filter,
