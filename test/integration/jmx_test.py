@@ -17,7 +17,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from khe_testlib import CLUSTER, EXPORTER, REPO, Cluster, Exporter, Metrics, log  # noqa: E402
+from khe_testlib import CLUSTER, EXPORTER, REPO, Cluster, Exporter, Metrics, log, read_catalogue  # noqa: E402
 
 # Broker i's jmx_exporter loads RULES[i]; the exporter uses the same file for broker i.
 RULES = [
@@ -247,6 +247,19 @@ class JmxBridgeAgainstJmxExporter(unittest.TestCase):
 class JmxBridgeFaults(unittest.TestCase):
     """Runs after the conformance tests (unittest orders classes by name: Bridge... < Faults)."""
 
+    def check_catalogue(self, m):
+        """The README's JMX rows against real output of three labelled targets."""
+        rows = {n: r for n, r in read_catalogue().items() if r["collector"] == "jmx"}
+        self.assertGreater(len(rows), 20)
+        for name, row in rows.items():
+            self.assertIn(name, m.types, f"README lists {name} but /metrics has no such series")
+            self.assertEqual(m.types[name], row["type"], name)
+            seen = set()
+            for n, labels, _ in m.samples:
+                if n == name or (row["type"] == "summary" and n in (name + "_count", name + "_sum")):
+                    seen.update(labels)
+            self.assertEqual(seen, row["labels"], name)
+
     def test_a_stopped_broker_goes_down_alone(self):
         cluster = JmxBridgeAgainstJmxExporter.cluster
         urls = JmxBridgeAgainstJmxExporter.jolokia
@@ -257,6 +270,7 @@ class JmxBridgeFaults(unittest.TestCase):
                                         f"  targets:\n{targets}"))
         try:
             m = exporter.wait_for_poll_after(time.time())
+            self.check_catalogue(m)
             for i in range(3):
                 self.assertEqual(m.value("kafka_hub_exporter_jmx_target_up", broker=str(i)), 1)
                 self.assertTrue(m.find("kafka_server_replicamanager_leadercount", broker=str(i)))

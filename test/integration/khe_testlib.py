@@ -137,8 +137,9 @@ def group_states(cluster):
 
 
 def read_catalogue():
-    """{name: {type, labels, conditional, zookeeper}} from the README's metric catalogue table.
-    Rows whose meaning starts with ZK are the ZooKeeper collector's; names with <key> in them
+    """{name: {type, labels, conditional, zookeeper, collector}} from the README's metric
+    catalogue table. Rows whose meaning starts with ZK are the ZooKeeper collector's, with JMX
+    the JMX bridge's (collector "zookeeper", "jmx", else "kafka"); names with <key> in them
     stand for the mntr keys."""
     with open(os.path.join(REPO, "README.md")) as f:
         text = f.read()
@@ -148,13 +149,16 @@ def read_catalogue():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) != 4 or not cells[0].startswith("`"):
             continue
-        name = cells[0].strip("`")
+        names = re.findall(r"`([^`]+)`", cells[0])  # a row may list several names
         labels = previous_labels if cells[2] == "same as above" else \
             set(re.findall(r"`([a-z_]+)`", cells[2]))
         previous_labels = labels
-        rows[name] = {"type": cells[1], "labels": labels,
-                      "conditional": bool(re.match(r"^(ZK, )?\*Only\*", cells[3])),
-                      "zookeeper": cells[3].startswith("ZK")}
+        collector = ("zookeeper" if cells[3].startswith("ZK") else
+                     "jmx" if cells[3].startswith("JMX") else "kafka")
+        for name in names:
+            rows[name] = {"type": cells[1], "labels": labels,
+                          "conditional": bool(re.match(r"^((ZK|JMX), )?\*Only\*", cells[3])),
+                          "zookeeper": collector == "zookeeper", "collector": collector}
     return rows
 
 
