@@ -1,6 +1,7 @@
 """The JMX bridge against the real thing: three Kafka 3.6.1 brokers, each with the Jolokia agent
 (what the exporter reads) AND jmx_exporter 0.20.0's javaagent (the oracle), each broker's
-jmx_exporter loaded with a different rules file. For every rules file the exporter (reading
+jmx_exporter loaded with a different rules file; the three ZooKeeper nodes likewise, with
+config/jmx/zookeeper.yaml. For every rules file the exporter (reading
 that broker through Jolokia with the same file) must produce the same series as jmx_exporter:
 names, labels, types, and values (a value must lie between two jmx_exporter reads taken just
 before and just after ours, within a small tolerance). Then the faults: a SIGSTOPped broker's
@@ -25,6 +26,7 @@ RULES = [
     os.path.join(REPO, "test", "data", "jmx", "rules", "default-naming.yaml"),
     os.path.join(REPO, "test", "data", "jmx", "rules", "labels-factor-type.yaml"),
 ]
+ZOOKEEPER_RULES = os.path.join(REPO, "config", "jmx", "zookeeper.yaml")
 # What jmx_exporter's agent adds besides the rules' series; compared separately.
 AGENT_PREFIXES = ("jvm_", "process_", "jmx_")
 # Our JVM series that are not in jmx_exporter 0.20.0's output by design (jvm_families.h).
@@ -107,12 +109,15 @@ class JmxBridgeAgainstJmxExporter(unittest.TestCase):
             if os.path.lexists(link):
                 os.remove(link)
             os.symlink(path, link)
-        cls.cluster = Cluster(mode="zk", brokers=3, zookeepers=1, prefix="khe-it-jmx",
+        cls.cluster = Cluster(mode="zk", brokers=3, zookeepers=3, prefix="khe-it-jmx",
                               extra=["--jolokia", "--javaagent",
-                                     f"{jar}={{port}}:{cls.rules_dir}/rules-{{id}}.yaml"])
+                                     f"{jar}={{port}}:{cls.rules_dir}/rules-{{id}}.yaml",
+                                     "--zk-jolokia", "--zk-javaagent", f"{jar}={{port}}:{ZOOKEEPER_RULES}"])
         env = cls.cluster.env
         cls.jolokia = [env[f"BROKER_{i}_JOLOKIA_URL"] for i in range(3)]
         cls.agent = [f"http://127.0.0.1:{p}/metrics" for p in env["JAVAAGENT_PORTS"].split(",")]
+        cls.zk_jolokia = [env[f"ZOOKEEPER_{i}_JOLOKIA_URL"] for i in range(1, 4)]
+        cls.zk_agent = [f"http://127.0.0.1:{p}/metrics" for p in env["ZK_JAVAAGENT_PORTS"].split(",")]
         c = cls.cluster
         c.loadgen("create-topics", "--topic", "orders", "--partitions", "6", "--replication", "3")
         c.loadgen("create-topics", "--topic", "payments", "--partitions", "3", "--replication", "2")
@@ -126,23 +131,25 @@ class JmxBridgeAgainstJmxExporter(unittest.TestCase):
     def tearDownClass(cls):
         cls.cluster.close()
 
-    def exporter_once(self, broker, extra=()):
-        cmd = [EXPORTER, "--once", "--jolokia.url", self.jolokia[broker], "--jmx.config", RULES[broker],
-               *extra]
+    def exporter_once(self, broker, extra=(), jolokia=None, rules=None):
+        cmd = [EXPORTER, "--once", "--jolokia.url", jolokia or self.jolokia[broker],
+               "--jmx.config", rules or RULES[broker], *extra]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, f"{' '.join(cmd)}:\n{p.stderr[-3000:]}")
         return Metrics(p.stdout)
 
-    def compare(self, broker):
-        before = Metrics(http_get(self.agent[broker]))
-        ours = self.exporter_once(broker)
-        after = Metrics(http_get(self.agent[broker]))
-        name = os.path.basename(RULES[broker])
+    def compare(self, broker, agent=None, jolokia=None, rules=None, at_least=20):
+        agent = agent or self.agent[broker]
+        rules = rules or RULES[broker]
+        before = Metrics(http_get(agent))
+        ours = self.exporter_once(broker, jolokia=jolokia, rules=rules)
+        after = Metrics(http_get(agent))
+        name = os.path.basename(rules)
 
         theirs_series = series(before, rules_series)
         theirs_after = series(after, rules_series)
         ours_series = series(ours, rules_series)
-        self.assertGreater(len(theirs_series), 20, f"{name}: jmx_exporter produced almost nothing")
+        self.assertGreater(len(theirs_series), at_least, f"{name}: jmx_exporter produced almost nothing")
         # Series that appeared or vanished between the two oracle reads are not comparable.
         stable = set(theirs_series) & set(theirs_after)
         missing = sorted(k for k in stable if k not in ours_series)
@@ -197,6 +204,17 @@ class JmxBridgeAgainstJmxExporter(unittest.TestCase):
 
     def test_labels_factor_type_rules(self):
         self.compare(2)
+
+    def test_zookeeper_rules(self):
+        """config/jmx/zookeeper.yaml on each ensemble member (the leader has other beans)."""
+        for i in range(3):
+            before, ours = self.compare(None, agent=self.zk_agent[i], jolokia=self.zk_jolokia[i],
+                                        rules=ZOOKEEPER_RULES, at_least=8)
+            for name in ("zookeeper_quorumsize", "zookeeper_outstandingrequests",
+                         "zookeeper_avgrequestlatency", "zookeeper_inmemorydatatree_nodecount",
+                         "zookeeper_packetsreceived_total"):
+                self.assertTrue(ours.find(name), f"zookeeper {i + 1}: {name} missing")
+            self.assertEqual(ours.value("zookeeper_quorumsize"), 3)
 
     def test_jvm_series_match_the_agents(self):
         before = Metrics(http_get(self.agent[0]))
