@@ -598,6 +598,14 @@ Result<Config> build_config(const Flags& flags) {
   if (config.jmx_enabled) {
     // The sidecar's own broker, where the Jolokia agent listens by default.
     if (config.jmx.targets.empty()) config.jmx.targets.push_back(config.jmx_target_defaults);
+    if (flags.jmx_broker) {
+      if (config.jmx.targets.size() != 1) {
+        return Error{ErrorKind::kConfig, "--jmx.broker",
+                     "flag --jmx.broker: labels the only JMX target, but there are " +
+                         std::to_string(config.jmx.targets.size()) + "; set jmx.targets[].broker instead"};
+      }
+      config.jmx.targets[0].broker = *flags.jmx_broker;
+    }
     // Several targets need a label to tell their series apart: host:port unless given.
     if (config.jmx.targets.size() > 1) {
       for (auto& t : config.jmx.targets) {

@@ -21,6 +21,7 @@ const std::map<std::string, FlagSpec>& flag_specs() {
       {"--zookeeper.server", {FlagKind::kRepeated, "ZooKeeper server host:port; repeatable; replaces zookeeper.servers and enables the ZooKeeper collector"}},
       {"--jolokia.url", {FlagKind::kRepeated, "Jolokia agent URL (http://127.0.0.1:8778/jolokia/ in a sidecar); repeatable; replaces jmx.targets and enables the JMX bridge"}},
       {"--jmx.config", {FlagKind::kValue, "jmx_exporter rules file for the JMX bridge; enables it (default target: the local Jolokia agent)"}},
+      {"--jmx.broker", {FlagKind::kValue, "broker label of the JMX series when there is one Jolokia target (in a sidecar: the broker's pod name or id)"}},
       {"--log.level", {FlagKind::kValue, "trace, debug, info, warn or error (default info)"}},
       {"--log.format", {FlagKind::kValue, "logfmt or json (default logfmt)"}},
       {"--check-config", {FlagKind::kSwitch, "validate the configuration, print it (secrets redacted), exit"}},
@@ -92,6 +93,9 @@ Result<Flags> parse_flags(const std::vector<std::string>& args) {
       flags.jolokia_urls.push_back(value);
     } else if (name == "--jmx.config") {
       flags.jmx_rules_file = value;
+    } else if (name == "--jmx.broker") {
+      if (value.empty()) return Error{ErrorKind::kConfig, name, "flag --jmx.broker: must not be empty"};
+      flags.jmx_broker = value;
     } else if (name == "--log.level") flags.log_level = value;
     else if (name == "--log.format") flags.log_format = value;
     else if (name == "--check-config") flags.check_config = true;

@@ -65,6 +65,7 @@ struct Flags {
   std::vector<std::string> zookeeper_servers;  // enables the ZooKeeper collector
   std::vector<std::string> jolokia_urls;       // enables the JMX bridge; replaces jmx.targets
   std::optional<std::string> jmx_rules_file;   // enables the JMX bridge
+  std::optional<std::string> jmx_broker;       // broker label of the one JMX target (a sidecar)
   std::optional<std::string> log_level;
   std::optional<std::string> log_format;
   bool check_config = false;

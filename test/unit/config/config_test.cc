@@ -326,6 +326,23 @@ TEST(JmxConfig, SeveralUrlsAreLabelledByHostPort) {
   EXPECT_EQ(config->jmx.targets[1].broker, "b1:8779");
 }
 
+TEST(JmxConfig, SidecarBrokerLabelComesFromTheFlag) {
+  Flags flags;
+  flags.jolokia_urls = {"http://127.0.0.1:8778/jolokia/"};
+  flags.jmx_broker = "kafka-2";
+  auto config = build_config(flags);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  ASSERT_EQ(config->jmx.targets.size(), 1u);
+  EXPECT_EQ(config->jmx.targets[0].broker, "kafka-2");
+
+  flags.jolokia_urls.push_back("http://10.0.0.8:8778/jolokia/");
+  auto two = build_config(flags);
+  ASSERT_FALSE(two.ok());
+  EXPECT_EQ(two.error().message,
+            "flag --jmx.broker: labels the only JMX target, but there are 2; set jmx.targets[].broker instead");
+  EXPECT_EQ(parse_flags({"--jmx.broker="}).error().message, "flag --jmx.broker: must not be empty");
+}
+
 TEST(JmxConfig, FullSectionParses) {
   std::string secret = ::testing::TempDir() + "khe_jolokia_password";
   std::ofstream(secret) << "s3cret\n";
