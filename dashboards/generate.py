@@ -359,9 +359,9 @@ def cluster_overview():
                      "bytes", [target(f"max by (broker) ({sel('java_lang_memory_heapmemoryusage_used', b)})", "{{broker}} used", ref="A"),
                                target(f"max by (broker) ({sel('java_lang_memory_heapmemoryusage_max', b)})", "{{broker}} max", ref="B")]), 8)
     d.add(timeseries("Time spent in GC",
-                     "Fraction of wall time each broker's JVM spends in garbage collection, all "
-                     "collectors together.",
-                     "percentunit", [target(f"sum by (broker) ({rate('java_lang_garbagecollector_collectiontime', b)}) / 1000", "{{broker}}")]), 8)
+                     "Fraction of wall time each broker's JVM spends in garbage collection, per "
+                     "collector (the exporter's JVM series, whatever the rules file).",
+                     "percentunit", [target(f"sum by (broker, gc) ({rate('jvm_gc_collection_seconds_sum', b)})", "{{broker}} {{gc}}")]), 8)
     d.add(timeseries("File descriptors used",
                      "Open file descriptors of each broker as a fraction of its limit "
                      "(KafkaBrokerFileDescriptorsNearLimit above 80%).",
