@@ -71,11 +71,12 @@ CharSetInfo fold_case(CharSetInfo a) {
 
 CharSetInfo single(char32_t c) {
   CharSetInfo info;
-  if (c < 128) info.ascii.set(c);
-  else info.non_ascii = true;
+  if (c < 128)
+    info.ascii.set(c);
+  else
+    info.non_ascii = true;
   return info;
 }
-
 
 // PCRE2 text for one literal code point: alphanumerics as they are, everything else escaped
 // so that no character of the literal can be read as syntax.
@@ -101,7 +102,8 @@ CharSetInfo info_alpha() { return info_lower() | info_upper(); }
 CharSetInfo info_digit() { return ascii_range('0', '9'); }
 CharSetInfo info_alnum() { return info_alpha() | info_digit(); }
 CharSetInfo info_punct() {
-  return ascii_range('!', '/') | ascii_range(':', '@') | ascii_range('[', '`') | ascii_range('{', '~');
+  return ascii_range('!', '/') | ascii_range(':', '@') | ascii_range('[', '`') |
+         ascii_range('{', '~');
 }
 CharSetInfo info_graph() { return ascii_range('!', '~'); }
 CharSetInfo info_print() { return ascii_range(' ', '~'); }
@@ -112,10 +114,12 @@ CharSetInfo info_space() { return ascii_range('\t', '\r') | single(' '); }
 CharSetInfo info_word() { return info_alnum() | single('_'); }
 
 constexpr PosixClass kPosixClasses[] = {
-    {"Lower", "lower", info_lower}, {"Upper", "upper", info_upper}, {"ASCII", "ascii", info_ascii},
-    {"Alpha", "alpha", info_alpha}, {"Digit", "digit", info_digit}, {"Alnum", "alnum", info_alnum},
-    {"Punct", "punct", info_punct}, {"Graph", "graph", info_graph}, {"Print", "print", info_print},
-    {"Blank", "blank", info_blank}, {"Cntrl", "cntrl", info_cntrl}, {"XDigit", "xdigit", info_xdigit},
+    {"Lower", "lower", info_lower}, {"Upper", "upper", info_upper},
+    {"ASCII", "ascii", info_ascii}, {"Alpha", "alpha", info_alpha},
+    {"Digit", "digit", info_digit}, {"Alnum", "alnum", info_alnum},
+    {"Punct", "punct", info_punct}, {"Graph", "graph", info_graph},
+    {"Print", "print", info_print}, {"Blank", "blank", info_blank},
+    {"Cntrl", "cntrl", info_cntrl}, {"XDigit", "xdigit", info_xdigit},
     {"Space", "space", info_space},
 };
 
@@ -126,20 +130,31 @@ struct PropertyAlias {
   bool negate;            // PCRE2 needs the complement (Assigned = not Cn)
 };
 constexpr PropertyAlias kPropertyAliases[] = {
-    {"javaLowerCase", "Ll", false}, {"javaUpperCase", "Lu", false}, {"javaTitleCase", "Lt", false},
-    {"javaDigit", "Nd", false},     {"javaLetter", "L", false},     {"javaAlphabetic", "Alphabetic", false},
-    {"javaIdeographic", "Ideographic", false}, {"javaSpaceChar", "Z", false},
-    {"Letter", "L", false},         {"Punctuation", "P", false},     {"Control", "Cc", false},
-    {"Digit", "Nd", false},         {"Titlecase", "Lt", false},      {"WhiteSpace", "White_Space", false},
-    {"HexDigit", "Hex_Digit", false}, {"JoinControl", "Join_Control", false},
-    {"NoncharacterCodePoint", "Noncharacter_Code_Point", false}, {"Assigned", "Cn", true},
+    {"javaLowerCase", "Ll", false},
+    {"javaUpperCase", "Lu", false},
+    {"javaTitleCase", "Lt", false},
+    {"javaDigit", "Nd", false},
+    {"javaLetter", "L", false},
+    {"javaAlphabetic", "Alphabetic", false},
+    {"javaIdeographic", "Ideographic", false},
+    {"javaSpaceChar", "Z", false},
+    {"Letter", "L", false},
+    {"Punctuation", "P", false},
+    {"Control", "Cc", false},
+    {"Digit", "Nd", false},
+    {"Titlecase", "Lt", false},
+    {"WhiteSpace", "White_Space", false},
+    {"HexDigit", "Hex_Digit", false},
+    {"JoinControl", "Join_Control", false},
+    {"NoncharacterCodePoint", "Noncharacter_Code_Point", false},
+    {"Assigned", "Cn", true},
 };
 
 // One character class (or a piece of one) while it is being built, in the form PCRE2 needs:
 // either the inside of a bracket expression, or (for Java's nested classes and intersections)
 // an expression that matches exactly one character.
 struct ClassPart {
-  bool simple = true;   // `items` is the inside of [...]
+  bool simple = true;    // `items` is the inside of [...]
   bool negated = false;  // simple only: [^...]
   std::string items;
   std::string expr;  // !simple: one-character expression
@@ -314,7 +329,9 @@ class Parser {
     }
   }
 
-  Error error(std::string message) const { return regex_error(original_, pos_, std::move(message)); }
+  Error error(std::string message) const {
+    return regex_error(original_, pos_, std::move(message));
+  }
 
   bool at_end() const { return pos_ >= text_.size(); }
   char32_t peek_raw() const { return at_end() ? 0 : text_[pos_]; }
@@ -437,9 +454,12 @@ class Parser {
     long hi = *lo;
     if (peek_raw() == ',') {
       ++pos_;
-      if (peek_raw() == '}') hi = -1;
-      else if (auto h = number()) hi = *h;
-      else return error("Unclosed counted closure");
+      if (peek_raw() == '}')
+        hi = -1;
+      else if (auto h = number())
+        hi = *h;
+      else
+        return error("Unclosed counted closure");
     }
     if (peek_raw() != '}') return error("Unclosed counted closure");
     ++pos_;
@@ -548,13 +568,15 @@ class Parser {
           ++pos_;
           node.group = RegexNode::Group::kNegLookbehind;
         } else {
-          if (!is_ascii_alpha(k2)) return error("capturing group name does not start with a Latin letter");
+          if (!is_ascii_alpha(k2))
+            return error("capturing group name does not start with a Latin letter");
           std::string name;
           while (!at_end() && is_ascii_alnum(text_[pos_])) name += static_cast<char>(text_[pos_++]);
           if (peek_raw() != '>') return error("named capturing group is missing trailing '>'");
           ++pos_;
           for (const auto& [existing, number] : named_) {
-            if (existing == name) return error("Named capturing group <" + name + "> is already defined");
+            if (existing == name)
+              return error("Named capturing group <" + name + "> is already defined");
           }
           node.group = RegexNode::Group::kNamed;
           node.name = name;
@@ -578,13 +600,27 @@ class Parser {
           bool* target = nullptr;
           char letter = 0;
           switch (f) {
-            case 'i': target = &flags.caseless; letter = 'i'; break;
-            case 'm': target = &flags.multiline; letter = 'm'; break;
-            case 's': target = &flags.dotall; letter = 's'; break;
-            case 'x': target = &flags.comments; break;
+            case 'i':
+              target = &flags.caseless;
+              letter = 'i';
+              break;
+            case 'm':
+              target = &flags.multiline;
+              letter = 'm';
+              break;
+            case 's':
+              target = &flags.dotall;
+              letter = 's';
+              break;
+            case 'x':
+              target = &flags.comments;
+              break;
             // UNIX_LINES, UNICODE_CASE, UNICODE_CHARACTER_CLASS have no inline PCRE2 form
             // (PCRE2's (?U) means something else): accepted, not emitted.
-            case 'd': case 'u': case 'U': break;
+            case 'd':
+            case 'u':
+            case 'U':
+              break;
             default:
               return error("Unknown inline modifier");
           }
@@ -636,11 +672,16 @@ class Parser {
         ++pos_;
         if (peek_raw() == '{') return error("\\b{g} (grapheme boundaries) is not supported");
         return std::optional<RegexNode>(make_assertion("\\b"));
-      case 'B': case 'A': case 'G': case 'Z': case 'z': {
+      case 'B':
+      case 'A':
+      case 'G':
+      case 'Z':
+      case 'z': {
         ++pos_;
         return std::optional<RegexNode>(make_assertion(std::string{'\\', static_cast<char>(c)}));
       }
-      case 'R': case 'X': {
+      case 'R':
+      case 'X': {
         ++pos_;
         RegexNode node;
         node.kind = RegexNode::Kind::kMulti;
@@ -656,7 +697,8 @@ class Parser {
         while (!at_end() && is_ascii_alnum(text_[pos_])) name += static_cast<char>(text_[pos_++]);
         if (peek_raw() != '>') return error("named capturing group is missing trailing '>'");
         ++pos_;
-        bool known = std::any_of(named_.begin(), named_.end(), [&](const auto& n) { return n.first == name; });
+        bool known = std::any_of(named_.begin(), named_.end(),
+                                 [&](const auto& n) { return n.first == name; });
         if (!known) return error("named capturing group <" + name + "> does not exist");
         RegexNode node;
         node.kind = RegexNode::Kind::kBackref;
@@ -687,7 +729,8 @@ class Parser {
     }
     auto escaped = parse_escape();
     if (!escaped) return escaped.error();
-    if (escaped->is_set) return std::optional<RegexNode>(make_set(escaped->set.one_char(), escaped->set.info));
+    if (escaped->is_set)
+      return std::optional<RegexNode>(make_set(escaped->set.one_char(), escaped->set.info));
     return std::optional<RegexNode>(make_literal(escaped->literal));
   }
 
@@ -702,9 +745,10 @@ class Parser {
     for (int i = 0; i < count; ++i) {
       if (at_end()) return std::optional<char32_t>();
       char32_t h = text_[pos_];
-      int d = is_ascii_digit(h) ? static_cast<int>(h - '0')
+      int d = is_ascii_digit(h)        ? static_cast<int>(h - '0')
               : (h >= 'a' && h <= 'f') ? static_cast<int>(h - 'a' + 10)
-              : (h >= 'A' && h <= 'F') ? static_cast<int>(h - 'A' + 10) : -1;
+              : (h >= 'A' && h <= 'F') ? static_cast<int>(h - 'A' + 10)
+                                       : -1;
       if (d < 0) return std::optional<char32_t>();
       value = value * 16 + static_cast<char32_t>(d);
       ++pos_;
@@ -724,25 +768,47 @@ class Parser {
       return out;
     };
     switch (c) {
-      case 'd': return predefined("\\d", info_digit());
-      case 'D': return predefined("\\D", complement(info_digit()));
-      case 'w': return predefined("\\w", info_word());
-      case 'W': return predefined("\\W", complement(info_word()));
-      case 's': return predefined("\\s", info_space());
-      case 'S': return predefined("\\S", complement(info_space()));
-      case 'h': return predefined("\\h", info_blank() | CharSetInfo{{}, true});
-      case 'H': return predefined("\\H", complement(info_blank()));
-      case 'v': return predefined("\\v", ascii_range('\n', '\r') | CharSetInfo{{}, true});
-      case 'V': return predefined("\\V", complement(ascii_range('\n', '\r')));
+      case 'd':
+        return predefined("\\d", info_digit());
+      case 'D':
+        return predefined("\\D", complement(info_digit()));
+      case 'w':
+        return predefined("\\w", info_word());
+      case 'W':
+        return predefined("\\W", complement(info_word()));
+      case 's':
+        return predefined("\\s", info_space());
+      case 'S':
+        return predefined("\\S", complement(info_space()));
+      case 'h':
+        return predefined("\\h", info_blank() | CharSetInfo{{}, true});
+      case 'H':
+        return predefined("\\H", complement(info_blank()));
+      case 'v':
+        return predefined("\\v", ascii_range('\n', '\r') | CharSetInfo{{}, true});
+      case 'V':
+        return predefined("\\V", complement(ascii_range('\n', '\r')));
       case 'p':
       case 'P':
         return parse_property(c == 'P', out);
-      case 't': out.literal = '\t'; return out;
-      case 'n': out.literal = '\n'; return out;
-      case 'r': out.literal = '\r'; return out;
-      case 'f': out.literal = '\f'; return out;
-      case 'a': out.literal = 0x07; return out;
-      case 'e': out.literal = 0x1B; return out;
+      case 't':
+        out.literal = '\t';
+        return out;
+      case 'n':
+        out.literal = '\n';
+        return out;
+      case 'r':
+        out.literal = '\r';
+        return out;
+      case 'f':
+        out.literal = '\f';
+        return out;
+      case 'a':
+        out.literal = 0x07;
+        return out;
+      case 'e':
+        out.literal = 0x1B;
+        return out;
       case '0': {
         // \0n, \0nn, \0mnn (m <= 3)
         int digits = 0;
@@ -799,7 +865,8 @@ class Parser {
             pos_ = save;
           }
         }
-        if (cp >= 0xD800 && cp <= 0xDFFF) return error("unpaired surrogate escapes are not supported");
+        if (cp >= 0xD800 && cp <= 0xDFFF)
+          return error("unpaired surrogate escapes are not supported");
         out.literal = cp;
         return out;
       }
@@ -861,7 +928,8 @@ class Parser {
         break;
       }
     }
-    if (pcre.compare(0, 4, "java") == 0) return error("Unsupported java.lang.Character class " + name);
+    if (pcre.compare(0, 4, "java") == 0)
+      return error("Unsupported java.lang.Character class " + name);
     for (char ch : pcre) {
       if (!is_ascii_alnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '&') {
         return error("Unknown character property name {" + name + "}");
@@ -921,8 +989,10 @@ class Parser {
         }
         merge_bits();
         if (!prev && !right) return error("Bad class syntax");
-        if (!prev) prev = std::move(right);
-        else if (right) prev = class_and(*prev, *right);
+        if (!prev)
+          prev = std::move(right);
+        else if (right)
+          prev = class_and(*prev, *right);
         continue;
       }
       if (c == ']' && (prev || has_bits)) {
@@ -955,7 +1025,8 @@ class Parser {
       first = text_[pos_++];
     }
     ClassPart part;
-    if (peek() == '-' && pos_ + 1 < text_.size() && text_[pos_ + 1] != '[' && text_[pos_ + 1] != ']') {
+    if (peek() == '-' && pos_ + 1 < text_.size() && text_[pos_ + 1] != '[' &&
+        text_[pos_ + 1] != ']') {
       ++pos_;  // '-'
       char32_t last;
       if (peek() == '\\') {
@@ -1008,15 +1079,33 @@ void emit_node(const RegexNode& node, std::string& out) {
     case Kind::kGroup: {
       using Group = RegexNode::Group;
       switch (node.group) {
-        case Group::kCapture: out += "("; break;
-        case Group::kNamed: out += "(?<" + node.name + ">"; break;
-        case Group::kNonCapture: out += "(?:"; break;
-        case Group::kLookahead: out += "(?="; break;
-        case Group::kNegLookahead: out += "(?!"; break;
-        case Group::kLookbehind: out += "(?<="; break;
-        case Group::kNegLookbehind: out += "(?<!"; break;
-        case Group::kAtomic: out += "(?>"; break;
-        case Group::kFlagged: out += node.pcre; break;
+        case Group::kCapture:
+          out += "(";
+          break;
+        case Group::kNamed:
+          out += "(?<" + node.name + ">";
+          break;
+        case Group::kNonCapture:
+          out += "(?:";
+          break;
+        case Group::kLookahead:
+          out += "(?=";
+          break;
+        case Group::kNegLookahead:
+          out += "(?!";
+          break;
+        case Group::kLookbehind:
+          out += "(?<=";
+          break;
+        case Group::kNegLookbehind:
+          out += "(?<!";
+          break;
+        case Group::kAtomic:
+          out += "(?>";
+          break;
+        case Group::kFlagged:
+          out += node.pcre;
+          break;
       }
       emit(node.alternatives, out);
       out += ")";
@@ -1026,12 +1115,18 @@ void emit_node(const RegexNode& node, std::string& out) {
       out += "(?:";
       emit_node(node.alternatives[0][0], out);
       out += ")";
-      if (node.min == 0 && node.max == -1) out += "*";
-      else if (node.min == 1 && node.max == -1) out += "+";
-      else if (node.min == 0 && node.max == 1) out += "?";
-      else if (node.max == -1) out += "{" + std::to_string(node.min) + ",}";
-      else if (node.min == node.max) out += "{" + std::to_string(node.min) + "}";
-      else out += "{" + std::to_string(node.min) + "," + std::to_string(node.max) + "}";
+      if (node.min == 0 && node.max == -1)
+        out += "*";
+      else if (node.min == 1 && node.max == -1)
+        out += "+";
+      else if (node.min == 0 && node.max == 1)
+        out += "?";
+      else if (node.max == -1)
+        out += "{" + std::to_string(node.min) + ",}";
+      else if (node.min == node.max)
+        out += "{" + std::to_string(node.min) + "}";
+      else
+        out += "{" + std::to_string(node.min) + "," + std::to_string(node.max) + "}";
       if (node.greed == RegexNode::Greed::kLazy) out += "?";
       if (node.greed == RegexNode::Greed::kPossessive) out += "+";
       return;
@@ -1088,7 +1183,8 @@ struct CodeDeleter {
   void operator()(pcre2_code* code) const { pcre2_code_free(code); }
 };
 
-Result<std::unique_ptr<pcre2_code, CodeDeleter>> compile_pcre(const std::string& pattern, uint32_t options,
+Result<std::unique_ptr<pcre2_code, CodeDeleter>> compile_pcre(const std::string& pattern,
+                                                              uint32_t options,
                                                               std::string_view shown) {
   pcre2_compile_context* context = pcre2_compile_context_create(nullptr);
   if (!context) return Error{ErrorKind::kInternal, std::string(shown), "out of memory"};
@@ -1098,14 +1194,15 @@ Result<std::unique_ptr<pcre2_code, CodeDeleter>> compile_pcre(const std::string&
   PCRE2_SIZE offset = 0;
   pcre2_code* code =
       pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                    options | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_NEVER_BACKSLASH_C, &code_error,
-                    &offset, context);
+                    options | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_NEVER_BACKSLASH_C,
+                    &code_error, &offset, context);
   pcre2_compile_context_free(context);
   if (!code) {
     PCRE2_UCHAR message[256];
     pcre2_get_error_message(code_error, message, sizeof message);
-    return Error{ErrorKind::kConfig, std::string(shown),
-                 std::string("not supported by the PCRE2 translation: ") + reinterpret_cast<char*>(message)};
+    return Error{
+        ErrorKind::kConfig, std::string(shown),
+        std::string("not supported by the PCRE2 translation: ") + reinterpret_cast<char*>(message)};
   }
   return std::unique_ptr<pcre2_code, CodeDeleter>(code);
 }
@@ -1145,7 +1242,8 @@ Result<JavaRegex> JavaRegex::compile(std::string_view java_pattern) {
   }
   auto impl = std::make_unique<Impl>();
   impl->ast = std::move(ast).value();
-  auto code = compile_pcre(to_pcre2(impl->ast.alternatives), PCRE2_ANCHORED | PCRE2_ENDANCHORED, java_pattern);
+  auto code = compile_pcre(to_pcre2(impl->ast.alternatives), PCRE2_ANCHORED | PCRE2_ENDANCHORED,
+                           java_pattern);
   if (!code) return code.error();
   impl->code = std::move(code).value();
   impl->jit = pcre2_jit_compile(impl->code.get(), PCRE2_JIT_COMPLETE) == 0;
@@ -1169,8 +1267,8 @@ bool JavaRegex::full_match(std::string_view subject, const std::size_t** groups)
   auto& state = thread_match_state();
   pcre2_match_data* data = state.for_pairs(impl_->pairs);
   if (!data) return false;
-  int rc = pcre2_match(impl_->code.get(), reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0, 0,
-                       data, state.context);
+  int rc = pcre2_match(impl_->code.get(), reinterpret_cast<PCRE2_SPTR>(subject.data()),
+                       subject.size(), 0, 0, data, state.context);
   if (rc < 0) return false;
   if (groups) {
     PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data);
@@ -1187,8 +1285,8 @@ bool JavaRegex::prefix_or_partial_match(std::string_view subject) const {
   auto& state = thread_match_state();
   pcre2_match_data* data = state.for_pairs(impl_->pairs);
   if (!data) return true;
-  int rc = pcre2_match(impl_->code.get(), reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0,
-                       PCRE2_PARTIAL_HARD, data, state.context);
+  int rc = pcre2_match(impl_->code.get(), reinterpret_cast<PCRE2_SPTR>(subject.data()),
+                       subject.size(), 0, PCRE2_PARTIAL_HARD, data, state.context);
   return rc >= 0 || rc == PCRE2_ERROR_PARTIAL || rc == PCRE2_ERROR_MATCHLIMIT;
 }
 
@@ -1211,7 +1309,8 @@ Result<JavaReplacement> JavaReplacement::parse(std::string_view text, const Java
   int groups = regex ? regex->capture_count() : 0;
   std::size_t literal_start = 0;
   auto close_literal = [&] {
-    if (out.text_.size() > literal_start) out.segments_.push_back({literal_start, out.text_.size(), -1});
+    if (out.text_.size() > literal_start)
+      out.segments_.push_back({literal_start, out.text_.size(), -1});
     literal_start = out.text_.size();
   };
   for (std::size_t i = 0; i < text.size();) {
@@ -1228,14 +1327,17 @@ Result<JavaReplacement> JavaReplacement::parse(std::string_view text, const Java
       continue;
     }
     ++i;
-    if (i >= text.size()) return fail("Illegal group reference: group index is missing (write \\$ for a '$')");
+    if (i >= text.size())
+      return fail("Illegal group reference: group index is missing (write \\$ for a '$')");
     int group;
     if (text[i] == '{') {
       ++i;
       std::string name;
-      while (i < text.size() && is_ascii_alnum(static_cast<unsigned char>(text[i]))) name += text[i++];
+      while (i < text.size() && is_ascii_alnum(static_cast<unsigned char>(text[i])))
+        name += text[i++];
       if (name.empty()) return fail("named capturing group has 0 length name");
-      if (i >= text.size() || text[i] != '}') return fail("named capturing group is missing trailing '}'");
+      if (i >= text.size() || text[i] != '}')
+        return fail("named capturing group is missing trailing '}'");
       ++i;
       if (is_ascii_digit(static_cast<unsigned char>(name[0]))) {
         return fail("capturing group name {" + name + "} starts with digit character");
@@ -1254,8 +1356,8 @@ Result<JavaReplacement> JavaReplacement::parse(std::string_view text, const Java
         ++i;
       }
       if (group > groups) {
-        return fail("No group " + std::to_string(group) + ": the pattern has " + std::to_string(groups) +
-                    " capturing group" + (groups == 1 ? "" : "s"));
+        return fail("No group " + std::to_string(group) + ": the pattern has " +
+                    std::to_string(groups) + " capturing group" + (groups == 1 ? "" : "s"));
       }
     }
     close_literal();
@@ -1266,14 +1368,16 @@ Result<JavaReplacement> JavaReplacement::parse(std::string_view text, const Java
   return out;
 }
 
-void JavaReplacement::expand(std::string_view subject, const std::size_t* groups, std::string& out) const {
+void JavaReplacement::expand(std::string_view subject, const std::size_t* groups,
+                             std::string& out) const {
   for (const auto& segment : segments_) {
     if (segment.group < 0) {
       out.append(text_, segment.begin, segment.end - segment.begin);
       continue;
     }
     std::size_t begin = groups[2 * segment.group], end = groups[2 * segment.group + 1];
-    if (begin != JavaRegex::kUnset && end != JavaRegex::kUnset && begin <= end && end <= subject.size()) {
+    if (begin != JavaRegex::kUnset && end != JavaRegex::kUnset && begin <= end &&
+        end <= subject.size()) {
       out.append(subject.substr(begin, end - begin));
     }
   }
@@ -1311,7 +1415,8 @@ std::optional<double> parse_java_double(std::string_view text) {
   if (text == "NaN") return std::nan("");
   if (text == "Infinity") return sign(HUGE_VAL);
   // Java's optional type suffix.
-  if (!text.empty() && (text.back() == 'f' || text.back() == 'F' || text.back() == 'd' || text.back() == 'D')) {
+  if (!text.empty() &&
+      (text.back() == 'f' || text.back() == 'F' || text.back() == 'd' || text.back() == 'D')) {
     bool hex = text.size() > 1 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
     // In a hex float the suffix comes after the binary exponent; a bare hex digit 'd'/'f'
     // without 'p' is simply invalid, which the checks below report.
@@ -1331,11 +1436,13 @@ std::optional<double> parse_java_double(std::string_view text) {
     if (std::count(mantissa.begin(), mantissa.end(), '.') > 1) return std::nullopt;
     std::string_view digits = exponent;
     if (!digits.empty() && (digits[0] == '+' || digits[0] == '-')) digits.remove_prefix(1);
-    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (digits.empty() ||
+        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       return std::nullopt;
     }
     std::string normal(body);
-    auto [end, ec] = std::from_chars(normal.data(), normal.data() + normal.size(), value, std::chars_format::hex);
+    auto [end, ec] = std::from_chars(normal.data(), normal.data() + normal.size(), value,
+                                     std::chars_format::hex);
     if (end != normal.data() + normal.size()) return std::nullopt;
     if (ec == std::errc::result_out_of_range) {
       // from_chars leaves value untouched on range errors: Java gives 0 or Infinity.
@@ -1359,12 +1466,14 @@ std::optional<double> parse_java_double(std::string_view text) {
     if (exponent_digits == 0) return std::nullopt;
   }
   if (i != text.size()) return std::nullopt;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, std::chars_format::general);
+  auto [end, ec] =
+      std::from_chars(text.data(), text.data() + text.size(), value, std::chars_format::general);
   if (end != text.data() + text.size()) return std::nullopt;
   if (ec == std::errc::result_out_of_range) {
     // Underflow rounds to 0, overflow to Infinity, as Java does.
     auto e = text.find_first_of("eE");
-    bool tiny = e != std::string_view::npos && text.substr(e + 1).find('-') != std::string_view::npos;
+    bool tiny =
+        e != std::string_view::npos && text.substr(e + 1).find('-') != std::string_view::npos;
     value = tiny ? 0.0 : HUGE_VAL;
   }
   return sign(value);

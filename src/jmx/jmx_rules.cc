@@ -43,7 +43,9 @@ struct Scalar {
   std::string java_text;  // String.valueOf(the Java object)
 };
 
-bool full_match(const JavaRegex& regex, std::string_view text) { return regex.full_match(text, nullptr); }
+bool full_match(const JavaRegex& regex, std::string_view text) {
+  return regex.full_match(text, nullptr);
+}
 
 const JavaRegex& resolver(const char* pattern) {
   // Only called with the fixed patterns below; they compile.
@@ -57,10 +59,12 @@ const JavaRegex& resolver(const char* pattern) {
 constexpr const char* kYamlBool =
     "^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$";
 constexpr const char* kYamlInt =
-    "^(?:[-+]?0b_*[0-1]+[0-1_]*|[-+]?0_*[0-7]+[0-7_]*|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x_*[0-9a-fA-F]+[0-9a-fA-F_]*"
+    "^(?:[-+]?0b_*[0-1]+[0-1_]*|[-+]?0_*[0-7]+[0-7_]*|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x_*[0-9a-fA-F]+"
+    "[0-9a-fA-F_]*"
     "|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$";
 constexpr const char* kYamlFloat =
-    "^(?:[-+]?(?:\\.[0-9]+|[0-9_]+(?:\\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\\.[0-9_]*"
+    "^(?:[-+]?(?:\\.[0-9]+|[0-9_]+(?:\\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?["
+    "0-9])+\\.[0-9_]*"
     "|[-+]?\\.(?:inf|Inf|INF)|\\.(?:nan|NaN|NAN))$";
 constexpr const char* kYamlNull = "^(?:~|null|Null|NULL)$";
 
@@ -89,7 +93,10 @@ std::optional<double> yaml_int(std::string text) {
   } else if (text.rfind("0b", 0) == 0) {
     for (char c : text.substr(2)) value = value * 2 + (c - '0');
   } else if (text.rfind("0x", 0) == 0) {
-    for (char c : text.substr(2)) value = value * 16 + (std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10));
+    for (char c : text.substr(2))
+      value =
+          value * 16 +
+          (std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10));
   } else if (text.size() > 1 && text[0] == '0') {
     for (char c : text.substr(1)) value = value * 8 + (c - '0');
   } else {
@@ -147,7 +154,8 @@ Scalar resolve(const YAML::Node& node, const std::string& key) {
 
 bool yaml_boolean(const YAML::Node& node, const std::string& key) {
   Scalar s = resolve(node, key);
-  if (s.type != ScalarType::kBool) fail(node, key, "must be true or false, got '" + s.java_text + "'");
+  if (s.type != ScalarType::kBool)
+    fail(node, key, "must be true or false, got '" + s.java_text + "'");
   return s.boolean;
 }
 
@@ -156,8 +164,9 @@ std::optional<std::string> yaml_string(const YAML::Node& node, const std::string
   Scalar s = resolve(node, key);
   if (s.type == ScalarType::kNull) return std::nullopt;
   if (s.type != ScalarType::kString) {
-    fail(node, key, "must be a string (jmx_exporter reads '" + node.Scalar() + "' as a " +
-                        (s.type == ScalarType::kBool ? "boolean" : "number") + "; quote it)");
+    fail(node, key,
+         "must be a string (jmx_exporter reads '" + node.Scalar() + "' as a " +
+             (s.type == ScalarType::kBool ? "boolean" : "number") + "; quote it)");
   }
   return s.java_text;
 }
@@ -187,8 +196,10 @@ MetricType metric_type(const YAML::Node& node, const std::string& key) {
   if (t == "UNTYPED" || t == "UNKNOWN") return MetricType::kUntyped;
   if (t == "SUMMARY") return MetricType::kSummary;
   if (t == "HISTOGRAM" || t == "GAUGE_HISTOGRAM") return MetricType::kHistogram;
-  fail(node, key, "unknown type '" + t + "' (GAUGE, COUNTER, UNTYPED; jmx_exporter also accepts UNKNOWN, "
-                  "SUMMARY, HISTOGRAM, GAUGE_HISTOGRAM, STATE_SET, INFO; the names are case-sensitive)");
+  fail(node, key,
+       "unknown type '" + t +
+           "' (GAUGE, COUNTER, UNTYPED; jmx_exporter also accepts UNKNOWN, "
+           "SUMMARY, HISTOGRAM, GAUGE_HISTOGRAM, STATE_SET, INFO; the names are case-sensitive)");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -251,7 +262,8 @@ struct ExcludedAttributes {
 };
 
 bool is_legal_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ':' || c == '_';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ':' ||
+         c == '_';
 }
 
 // JmxCollector.safeName: a leading digit gets a '_' in front; every run of characters outside
@@ -299,7 +311,8 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
          });
 }
 
@@ -307,8 +320,9 @@ bool iequals(std::string_view a, std::string_view b) {
 // there yet, such as LastGcInfo), which jmx_exporter skips. Elsewhere (Kafka) it is how
 // Jolokia 1.x writes a Double NaN, which jmx_exporter exports.
 bool is_platform_domain(std::string_view domain) {
-  return domain.rfind("java.", 0) == 0 || domain.rfind("javax.", 0) == 0 || domain.rfind("com.sun.", 0) == 0 ||
-         domain.rfind("jdk.", 0) == 0 || domain == "JMImplementation";
+  return domain.rfind("java.", 0) == 0 || domain.rfind("javax.", 0) == 0 ||
+         domain.rfind("com.sun.", 0) == 0 || domain.rfind("jdk.", 0) == 0 ||
+         domain == "JMImplementation";
 }
 
 std::string_view top_attribute(const BeanLeaf& leaf) {
@@ -322,8 +336,8 @@ bool skipped_by_scraper(const BeanLeaf& leaf) {
   if (leaf.domain == "jdk.management.jfr" && props[0].second == "FlightRecorder") return true;
   if (leaf.domain == "java.lang" && props[0].second == "Runtime") {
     auto top = top_attribute(leaf);
-    return iequals(top, "SystemProperties") || iequals(top, "ClassPath") || iequals(top, "BootClassPath") ||
-           iequals(top, "LibraryPath");
+    return iequals(top, "SystemProperties") || iequals(top, "ClassPath") ||
+           iequals(top, "BootClassPath") || iequals(top, "LibraryPath");
   }
   return false;
 }
@@ -332,23 +346,28 @@ bool skipped_by_scraper(const BeanLeaf& leaf) {
 std::vector<std::string> required_literals(const RegexAst& wrapped) {
   if (wrapped.has_caseless || wrapped.alternatives.size() != 1) return {};
   const auto& seq = wrapped.alternatives[0];
-  if (seq.size() != 5 || seq[2].kind != RegexNode::Kind::kGroup || seq[2].alternatives.size() != 1) return {};
+  if (seq.size() != 5 || seq[2].kind != RegexNode::Kind::kGroup || seq[2].alternatives.size() != 1)
+    return {};
   std::vector<std::string> runs{""};
-  std::function<void(const std::vector<RegexNode>&)> walk = [&](const std::vector<RegexNode>& nodes) {
-    for (const auto& node : nodes) {
-      if (node.kind == RegexNode::Kind::kLiteral && !node.caseless) {
-        append_utf8(node.literal, runs.back());
-      } else if (node.kind == RegexNode::Kind::kGroup && node.alternatives.size() == 1 &&
-                 (node.group == RegexNode::Group::kCapture || node.group == RegexNode::Group::kNamed ||
-                  node.group == RegexNode::Group::kNonCapture || node.group == RegexNode::Group::kAtomic)) {
-        walk(node.alternatives[0]);
-      } else if (node.kind != RegexNode::Kind::kFlags) {
-        runs.emplace_back();
-      }
-    }
-  };
+  std::function<void(const std::vector<RegexNode>&)> walk =
+      [&](const std::vector<RegexNode>& nodes) {
+        for (const auto& node : nodes) {
+          if (node.kind == RegexNode::Kind::kLiteral && !node.caseless) {
+            append_utf8(node.literal, runs.back());
+          } else if (node.kind == RegexNode::Kind::kGroup && node.alternatives.size() == 1 &&
+                     (node.group == RegexNode::Group::kCapture ||
+                      node.group == RegexNode::Group::kNamed ||
+                      node.group == RegexNode::Group::kNonCapture ||
+                      node.group == RegexNode::Group::kAtomic)) {
+            walk(node.alternatives[0]);
+          } else if (node.kind != RegexNode::Kind::kFlags) {
+            runs.emplace_back();
+          }
+        }
+      };
   walk(seq[2].alternatives[0]);
-  std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  std::sort(runs.begin(), runs.end(),
+            [](const auto& a, const auto& b) { return a.size() > b.size(); });
   std::vector<std::string> out;
   for (auto& run : runs) {
     if (run.size() >= 3 && out.size() < 2) out.push_back(std::move(run));
@@ -399,13 +418,15 @@ struct JmxRules::State {
 
 void JmxRules::State::parse_rule(const YAML::Node& node, const std::string& key) {
   if (!node.IsMap()) fail(node, key, "each rule must be a mapping (pattern, name, labels, ...)");
-  static const char* const kKnown[] = {"pattern", "name", "value", "valueFactor", "help",
-                                       "labels", "type", "attrNameSnakeCase", "cache"};
+  static const char* const kKnown[] = {"pattern", "name",   "value", "valueFactor",
+                                       "help",    "labels", "type",  "attrNameSnakeCase",
+                                       "cache"};
   for (const auto& entry : node) {
     auto field = entry.first.Scalar();
     if (std::find(std::begin(kKnown), std::end(kKnown), field) == std::end(kKnown)) {
       fail(entry.first, key + "." + field,
-           "unknown rule key (known: pattern, name, value, valueFactor, help, labels, type, attrNameSnakeCase, "
+           "unknown rule key (known: pattern, name, value, valueFactor, help, labels, type, "
+           "attrNameSnakeCase, "
            "cache)");
     }
   }
@@ -417,8 +438,9 @@ void JmxRules::State::parse_rule(const YAML::Node& node, const std::string& key)
     if (s.type == ScalarType::kFloat) fail(p, where + "pattern", "quote the pattern");
     // jmx_exporter concatenates whatever the value is into the regex ("null" for an empty one).
     auto compiled = JavaRegex::compile(s.java_text);
-    if (!compiled) fail(p, where + "pattern", "invalid regular expression '" + s.java_text + "': " +
-                                                  compiled.error().message);
+    if (!compiled)
+      fail(p, where + "pattern",
+           "invalid regular expression '" + s.java_text + "': " + compiled.error().message);
     rule.pattern = std::move(compiled).value();
     rule.required = required_literals(rule.pattern->ast());
   }
@@ -429,7 +451,8 @@ void JmxRules::State::parse_rule(const YAML::Node& node, const std::string& key)
     return std::move(parsed).value();
   };
   if (const auto& n = node["name"]) {
-    if (auto text = yaml_string(n, where + "name")) rule.name = replacement(n, where + "name", *text);
+    if (auto text = yaml_string(n, where + "name"))
+      rule.name = replacement(n, where + "name", *text);
   }
   if (const auto& v = node["value"]) {
     Scalar s = resolve(v, where + "value");
@@ -440,16 +463,19 @@ void JmxRules::State::parse_rule(const YAML::Node& node, const std::string& key)
   }
   if (const auto& f = node["valueFactor"]) {
     Scalar s = resolve(f, where + "valueFactor");
-    auto factor = s.type == ScalarType::kInt || s.type == ScalarType::kFloat ? std::optional<double>(s.number)
-                                                                              : parse_java_double(s.java_text);
+    auto factor = s.type == ScalarType::kInt || s.type == ScalarType::kFloat
+                      ? std::optional<double>(s.number)
+                      : parse_java_double(s.java_text);
     if (!factor) fail(f, where + "valueFactor", "must be a number, got '" + s.java_text + "'");
     rule.factor = *factor;
   }
-  if (const auto& a = node["attrNameSnakeCase"]) rule.snake_case = yaml_boolean(a, where + "attrNameSnakeCase");
+  if (const auto& a = node["attrNameSnakeCase"])
+    rule.snake_case = yaml_boolean(a, where + "attrNameSnakeCase");
   if (const auto& c = node["cache"]) rule.cache = yaml_boolean(c, where + "cache");
   if (const auto& t = node["type"]) rule.type = metric_type(t, where + "type");
   if (const auto& h = node["help"]) {
-    if (auto text = yaml_string(h, where + "help")) rule.help = replacement(h, where + "help", *text);
+    if (auto text = yaml_string(h, where + "help"))
+      rule.help = replacement(h, where + "help", *text);
   }
   bool has_labels = false;
   if (const auto& labels = node["labels"]) {
@@ -467,11 +493,13 @@ void JmxRules::State::parse_rule(const YAML::Node& node, const std::string& key)
       if (!label_name) fail(entry.first, where + "labels", "a label name must not be empty");
       std::string label_key = where + "labels." + *label_name;
       auto value = yaml_string(entry.second, label_key);
-      if (!value) fail(entry.second, label_key, "a label value must not be empty (jmx_exporter fails on it)");
+      if (!value)
+        fail(entry.second, label_key, "a label value must not be empty (jmx_exporter fails on it)");
       sorted.push_back({*label_name, *value, label_key, entry.first.Mark(), entry.second.Mark()});
     }
     // TreeMap: label names in order; a repeated name keeps the last value, as SnakeYAML does.
-    std::stable_sort(sorted.begin(), sorted.end(), [](const Label& a, const Label& b) { return a.name < b.name; });
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const Label& a, const Label& b) { return a.name < b.name; });
     auto template_at = [&](const YAML::Mark& mark, const std::string& k, const std::string& text) {
       auto parsed = JavaReplacement::parse(text, regex);
       if (!parsed) throw LoadFailure{mark.line + 1, k, "'" + text + "': " + parsed.error().message};
@@ -501,19 +529,22 @@ bool JmxRules::State::excluded_attribute(const BeanLeaf& leaf) const {
     const auto& want = excluded.bean.properties;
     const auto& have = leaf.bean_properties;
     // Tabular rows add their index columns to the properties: compare the bean's own ones.
-    if (have.size() < want.size() || (have.size() > want.size() && leaf.attr_keys.empty())) continue;
+    if (have.size() < want.size() || (have.size() > want.size() && leaf.attr_keys.empty()))
+      continue;
     bool same = std::all_of(want.begin(), want.end(), [&](const auto& p) {
       return std::find(have.begin(), have.begin() + static_cast<long>(want.size()), p) !=
              have.begin() + static_cast<long>(want.size());
     });
-    if (same && std::find(excluded.attributes.begin(), excluded.attributes.end(), top) != excluded.attributes.end()) {
+    if (same && std::find(excluded.attributes.begin(), excluded.attributes.end(), top) !=
+                    excluded.attributes.end()) {
       return true;
     }
   }
   return false;
 }
 
-void JmxRules::State::default_export(const BeanLeaf& leaf, std::string_view attr, Outcome& out) const {
+void JmxRules::State::default_export(const BeanLeaf& leaf, std::string_view attr,
+                                     Outcome& out) const {
   std::string& raw = scratch().expanded;
   raw.assign(leaf.domain);
   if (!leaf.bean_properties.empty()) {
@@ -564,11 +595,18 @@ void JmxRules::State::emit(const Outcome& outcome, const BeanLeaf& leaf, FamilyB
     value = *outcome.value * outcome.factor;
   } else {
     switch (leaf.value.kind) {
-      case LeafValue::Kind::kNumber: value = leaf.value.number * outcome.factor; break;
-      case LeafValue::Kind::kBoolean: value = leaf.value.number != 0 ? 1 : 0; break;
-      case LeafValue::Kind::kNull: value = std::nan(""); break;
+      case LeafValue::Kind::kNumber:
+        value = leaf.value.number * outcome.factor;
+        break;
+      case LeafValue::Kind::kBoolean:
+        value = leaf.value.number != 0 ? 1 : 0;
+        break;
+      case LeafValue::Kind::kNull:
+        value = std::nan("");
+        break;
       case LeafValue::Kind::kString:
-      default: return;  // "Ignoring unsupported bean"
+      default:
+        return;  // "Ignoring unsupported bean"
     }
   }
   Scratch& s = scratch();
@@ -594,26 +632,36 @@ JmxRules::JmxRules(JmxRules&&) noexcept = default;
 JmxRules& JmxRules::operator=(JmxRules&&) noexcept = default;
 JmxRules::~JmxRules() = default;
 
-Result<JmxRules> JmxRules::parse(std::string_view yaml_text, std::string_view source, CounterNaming counter_naming) {
+Result<JmxRules> JmxRules::parse(std::string_view yaml_text, std::string_view source,
+                                 CounterNaming counter_naming) {
   auto state = std::make_unique<State>();
   state->source = std::string(source);
   state->counter_naming = counter_naming;
   auto error = [&](int line, const std::string& key, const std::string& reason) {
     std::string where = state->source.empty() ? "<rules>" : state->source;
     if (line > 0) where += ":" + std::to_string(line);
-    return Error{ErrorKind::kConfig, state->source, where + ": " + (key.empty() ? "" : key + ": ") + reason};
+    return Error{ErrorKind::kConfig, state->source,
+                 where + ": " + (key.empty() ? "" : key + ": ") + reason};
   };
   try {
     YAML::Node root = YAML::Load(std::string(yaml_text));
-    if (!root.IsNull() && !root.IsMap()) fail(root, "", "the rules file must be a mapping (rules:, ...)");
-    static const char* const kUsed[] = {"rules", "lowercaseOutputName", "lowercaseOutputLabelNames",
-                                        "includeObjectNames", "excludeObjectNames", "whitelistObjectNames",
-                                        "blacklistObjectNames", "excludeObjectNameAttributes"};
+    if (!root.IsNull() && !root.IsMap())
+      fail(root, "", "the rules file must be a mapping (rules:, ...)");
+    static const char* const kUsed[] = {"rules",
+                                        "lowercaseOutputName",
+                                        "lowercaseOutputLabelNames",
+                                        "includeObjectNames",
+                                        "excludeObjectNames",
+                                        "whitelistObjectNames",
+                                        "blacklistObjectNames",
+                                        "excludeObjectNameAttributes"};
     // Keys of jmx_exporter 0.20 that configure how it connects or serves, not what it exports.
     // cacheRules is not a jmx_exporter key, but its own example_configs/kafka-2_0_0.yml has it
     // (jmx_exporter ignores unknown keys), so users' copies of that file carry it.
-    static const char* const kIgnored[] = {"hostPort", "jmxUrl", "username", "password", "ssl",
-                                           "startDelaySeconds", "httpServer", "autoExcludeObjectNameAttributes",
+    static const char* const kIgnored[] = {"hostPort",   "jmxUrl",
+                                           "username",   "password",
+                                           "ssl",        "startDelaySeconds",
+                                           "httpServer", "autoExcludeObjectNameAttributes",
                                            "cacheRules"};
     if (root.IsMap()) {
       for (const auto& entry : root) {
@@ -621,40 +669,52 @@ Result<JmxRules> JmxRules::parse(std::string_view yaml_text, std::string_view so
         if (std::find(std::begin(kIgnored), std::end(kIgnored), key) != std::end(kIgnored)) {
           state->ignored.push_back(key);
         } else if (std::find(std::begin(kUsed), std::end(kUsed), key) == std::end(kUsed)) {
-          fail(entry.first, key, "unknown key (jmx_exporter 0.20 knows rules, lowercaseOutputName, "
-                                 "lowercaseOutputLabelNames, includeObjectNames, excludeObjectNames, "
-                                 "whitelistObjectNames, blacklistObjectNames, excludeObjectNameAttributes, "
-                                 "autoExcludeObjectNameAttributes, startDelaySeconds, hostPort, jmxUrl, username, "
-                                 "password, ssl, httpServer)");
+          fail(entry.first, key,
+               "unknown key (jmx_exporter 0.20 knows rules, lowercaseOutputName, "
+               "lowercaseOutputLabelNames, includeObjectNames, excludeObjectNames, "
+               "whitelistObjectNames, blacklistObjectNames, excludeObjectNameAttributes, "
+               "autoExcludeObjectNameAttributes, startDelaySeconds, hostPort, jmxUrl, username, "
+               "password, ssl, httpServer)");
         }
       }
       // The ignored keys still have to be what jmx_exporter accepts.
-      if (root["hostPort"] && root["jmxUrl"]) fail(root["jmxUrl"], "jmxUrl", "at most one of hostPort and jmxUrl");
+      if (root["hostPort"] && root["jmxUrl"])
+        fail(root["jmxUrl"], "jmxUrl", "at most one of hostPort and jmxUrl");
       if (const auto& n = root["ssl"]) yaml_boolean(n, "ssl");
-      if (const auto& n = root["autoExcludeObjectNameAttributes"]) yaml_boolean(n, "autoExcludeObjectNameAttributes");
+      if (const auto& n = root["autoExcludeObjectNameAttributes"])
+        yaml_boolean(n, "autoExcludeObjectNameAttributes");
       if (const auto& n = root["startDelaySeconds"]) {
-        if (resolve(n, "startDelaySeconds").type != ScalarType::kInt) fail(n, "startDelaySeconds", "must be an integer");
+        if (resolve(n, "startDelaySeconds").type != ScalarType::kInt)
+          fail(n, "startDelaySeconds", "must be an integer");
       }
       for (const char* key : {"jmxUrl", "username", "password"}) {
         if (const auto& n = root[key]) yaml_string(n, key);
       }
-      if (const auto& n = root["lowercaseOutputName"]) state->lowercase_name = yaml_boolean(n, "lowercaseOutputName");
+      if (const auto& n = root["lowercaseOutputName"])
+        state->lowercase_name = yaml_boolean(n, "lowercaseOutputName");
       if (const auto& n = root["lowercaseOutputLabelNames"]) {
         state->lowercase_labels = yaml_boolean(n, "lowercaseOutputLabelNames");
       }
       // includeObjectNames wins over its old spelling, as in jmx_exporter.
-      if (const auto& n = root["includeObjectNames"]) state->includes = object_names(n, "includeObjectNames");
-      else if (const auto& w = root["whitelistObjectNames"]) state->includes = object_names(w, "whitelistObjectNames");
-      if (const auto& n = root["excludeObjectNames"]) state->excludes = object_names(n, "excludeObjectNames");
-      else if (const auto& b = root["blacklistObjectNames"]) state->excludes = object_names(b, "blacklistObjectNames");
+      if (const auto& n = root["includeObjectNames"])
+        state->includes = object_names(n, "includeObjectNames");
+      else if (const auto& w = root["whitelistObjectNames"])
+        state->includes = object_names(w, "whitelistObjectNames");
+      if (const auto& n = root["excludeObjectNames"])
+        state->excludes = object_names(n, "excludeObjectNames");
+      else if (const auto& b = root["blacklistObjectNames"])
+        state->excludes = object_names(b, "blacklistObjectNames");
       if (const auto& n = root["excludeObjectNameAttributes"]) {
-        if (!n.IsMap()) fail(n, "excludeObjectNameAttributes", "must map ObjectNames to lists of attribute names");
+        if (!n.IsMap())
+          fail(n, "excludeObjectNameAttributes",
+               "must map ObjectNames to lists of attribute names");
         for (const auto& entry : n) {
           auto bean_text = yaml_string(entry.first, "excludeObjectNameAttributes");
           std::string key = "excludeObjectNameAttributes." + entry.first.Scalar();
           auto bean = ObjectName::parse(bean_text.value_or(""));
           if (!bean) fail(entry.first, key, bean.error().message);
-          if (!entry.second.IsSequence()) fail(entry.second, key, "must be a list of attribute names");
+          if (!entry.second.IsSequence())
+            fail(entry.second, key, "must be a list of attribute names");
           ExcludedAttributes excluded{std::move(bean).value(), {}};
           for (const auto& attribute : entry.second) {
             auto text = yaml_string(attribute, key);
@@ -668,7 +728,8 @@ Result<JmxRules> JmxRules::parse(std::string_view yaml_text, std::string_view so
     if (root.IsMap() && root["rules"]) {
       const auto& rules = root["rules"];
       if (!rules.IsSequence()) fail(rules, "rules", "must be a list of rules");
-      for (std::size_t i = 0; i < rules.size(); ++i) state->parse_rule(rules[i], "rules[" + std::to_string(i) + "]");
+      for (std::size_t i = 0; i < rules.size(); ++i)
+        state->parse_rule(rules[i], "rules[" + std::to_string(i) + "]");
     } else {
       // No rules: jmx_exporter's default rule (default naming for everything).
       state->rules.emplace_back();
@@ -684,7 +745,8 @@ Result<JmxRules> JmxRules::parse(std::string_view yaml_text, std::string_view so
   for (const auto& rule : state->rules) {
     plan_rules.push_back({rule.pattern ? &rule.pattern->ast() : nullptr, rule.snake_case});
   }
-  state->plan = plan_reads(plan_rules, state->includes ? &*state->includes : nullptr, state->excludes);
+  state->plan =
+      plan_reads(plan_rules, state->includes ? &*state->includes : nullptr, state->excludes);
   return JmxRules(std::move(state));
 }
 
@@ -699,10 +761,12 @@ Result<JmxRules> JmxRules::load_file(const std::string& path, CounterNaming coun
 bool JmxRules::includes(const ObjectName& name) const {
   const State& s = *state_;
   if (s.includes) {
-    bool included = std::any_of(s.includes->begin(), s.includes->end(), [&](const auto& p) { return p.matches(name); });
+    bool included = std::any_of(s.includes->begin(), s.includes->end(),
+                                [&](const auto& p) { return p.matches(name); });
     if (!included) return false;
   }
-  return std::none_of(s.excludes.begin(), s.excludes.end(), [&](const auto& p) { return p.matches(name); });
+  return std::none_of(s.excludes.begin(), s.excludes.end(),
+                      [&](const auto& p) { return p.matches(name); });
 }
 
 void JmxRules::apply(const BeanLeaf& leaf, FamilyBuilder& out) const {
@@ -768,8 +832,9 @@ void JmxRules::apply(const BeanLeaf& leaf, FamilyBuilder& out) const {
     }
     const std::size_t* groups = nullptr;
     if (rule.pattern) {
-      bool candidate = std::all_of(rule.required.begin(), rule.required.end(),
-                                   [&](const std::string& literal) { return subject.find(literal) != subject.npos; });
+      bool candidate = std::all_of(
+          rule.required.begin(), rule.required.end(),
+          [&](const std::string& literal) { return subject.find(literal) != subject.npos; });
       if (!candidate || !rule.pattern->full_match(subject, &groups)) {
         if (rule.cache) rule.cache_state->put(subject, nullptr);
         continue;
@@ -785,8 +850,8 @@ void JmxRules::apply(const BeanLeaf& leaf, FamilyBuilder& out) const {
       o.value = parse_java_double(s.expanded);
       if (!o.value) return;  // "Unable to parse configured value": the leaf is dropped
     }
-    std::string_view attr = std::string_view(full).substr(s.bean.size(), (rule.snake_case ? snake_attr_end : attr_end) -
-                                                                             s.bean.size());
+    std::string_view attr = std::string_view(full).substr(
+        s.bean.size(), (rule.snake_case ? snake_attr_end : attr_end) - s.bean.size());
     if (!rule.name) {
       state.default_export(leaf, attr, o);
       o.default_help = true;
@@ -849,7 +914,8 @@ struct FamilyBuilder::State {
   std::size_t samples = 0;
 
   bool add(std::string_view name, std::string_view help, MetricType type,
-           const std::vector<std::pair<std::string, std::string>>& labels, SampleSuffix suffix, double value);
+           const std::vector<std::pair<std::string, std::string>>& labels, SampleSuffix suffix,
+           double value);
 };
 
 namespace {
@@ -870,8 +936,8 @@ std::size_t used_length(const std::vector<std::string>& values) {
 }  // namespace
 
 bool FamilyBuilder::State::add(std::string_view name, std::string_view help, MetricType type,
-                               const std::vector<std::pair<std::string, std::string>>& labels, SampleSuffix suffix,
-                               double value) {
+                               const std::vector<std::pair<std::string, std::string>>& labels,
+                               SampleSuffix suffix, double value) {
   auto found = by_name.find(name);
   std::size_t index;
   if (found == by_name.end()) {
@@ -920,11 +986,13 @@ bool FamilyBuilder::State::add(std::string_view name, std::string_view help, Met
     if (f != index) continue;
     const Sample& other = family.samples[s];
     if (other.suffix != suffix || used_length(other.label_values) != used) continue;
-    if (std::equal(values.begin(), values.begin() + static_cast<long>(used), other.label_values.begin())) {
+    if (std::equal(values.begin(), values.begin() + static_cast<long>(used),
+                   other.label_values.begin())) {
       return false;  // "was created multiple times. Keeping the first occurrence."
     }
   }
-  seen.emplace(h, std::pair{static_cast<std::uint32_t>(index), static_cast<std::uint32_t>(family.samples.size())});
+  seen.emplace(h, std::pair{static_cast<std::uint32_t>(index),
+                            static_cast<std::uint32_t>(family.samples.size())});
   family.samples.push_back(Sample{std::move(values), value, suffix});
   ++samples;
   return true;
@@ -934,7 +1002,8 @@ FamilyBuilder::FamilyBuilder() : state_(std::make_unique<State>()) {}
 FamilyBuilder::~FamilyBuilder() = default;
 
 bool FamilyBuilder::add(std::string_view name, std::string_view help, MetricType type,
-                        const std::vector<std::pair<std::string, std::string>>& labels, double value) {
+                        const std::vector<std::pair<std::string, std::string>>& labels,
+                        double value) {
   return state_->add(name, help, type, labels, SampleSuffix::kNone, value);
 }
 

@@ -25,8 +25,10 @@ Unit literal_unit(char c) {
   Unit u;
   u.literal = true;
   u.ch = c;
-  if (static_cast<unsigned char>(c) < 128) u.set.ascii.set(static_cast<unsigned char>(c));
-  else u.set.non_ascii = true;
+  if (static_cast<unsigned char>(c) < 128)
+    u.set.ascii.set(static_cast<unsigned char>(c));
+  else
+    u.set.non_ascii = true;
   return u;
 }
 
@@ -102,15 +104,17 @@ Summary summarize(const RegexNode& node) {
     case Kind::kRepeat: {
       Summary child = summarize(node.alternatives[0][0]);
       Summary out{child.set, child.min * node.min, 0};
-      if (child.max == 0) out.max = 0;
-      else if (child.max < 0 || node.max < 0) out.max = -1;
-      else out.max = child.max * node.max;
+      if (child.max == 0)
+        out.max = 0;
+      else if (child.max < 0 || node.max < 0)
+        out.max = -1;
+      else
+        out.max = child.max * node.max;
       return out;
     }
   }
   return {everything(), 0, -1};
 }
-
 
 void append_unit(std::vector<Units>& alts, const Unit& u) {
   for (auto& alt : alts) alt.push_back(u);
@@ -196,7 +200,8 @@ const std::vector<std::vector<RegexNode>>* rule_alternatives(const RegexAst& wra
   const auto& seq = wrapped.alternatives[0];
   if (seq.size() != 5) return nullptr;
   const auto& group = seq[2];
-  if (group.kind != RegexNode::Kind::kGroup || group.group != RegexNode::Group::kNonCapture) return nullptr;
+  if (group.kind != RegexNode::Kind::kGroup || group.group != RegexNode::Group::kNonCapture)
+    return nullptr;
   return &group.alternatives;
 }
 
@@ -282,8 +287,10 @@ PropertyList property_constraints(const Units& units, bool start_known, bool end
             key += u.ch;
           }
         } else if (u.max != 0) {
-          if (u.set.may_match('=') || u.set.may_match(',')) state = State::kLost;
-          else key_known = false;
+          if (u.set.may_match('=') || u.set.may_match(','))
+            state = State::kLost;
+          else
+            key_known = false;
         }
         break;
       case State::kValue:
@@ -304,8 +311,10 @@ PropertyList property_constraints(const Units& units, bool start_known, bool end
             emit(false);
             state = State::kLost;
           } else if (!open) {
-            if (u.min == 1 && u.max == 1) value += '?';
-            else if (value.empty() || value.back() != '*') value += '*';
+            if (u.min == 1 && u.max == 1)
+              value += '?';
+            else if (value.empty() || value.back() != '*')
+              value += '*';
           }
         }
         break;
@@ -317,7 +326,8 @@ PropertyList property_constraints(const Units& units, bool start_known, bool end
 
 std::string pcre_escape_byte(char c) {
   auto u = static_cast<unsigned char>(c);
-  if ((u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z')) return std::string(1, c);
+  if ((u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z'))
+    return std::string(1, c);
   char buf[12];
   std::snprintf(buf, sizeof buf, "\\x{%X}", u);
   return buf;
@@ -340,15 +350,18 @@ std::string units_regex(const Units& units) {
     } else {
       cls = "[";
       for (int c = 0; c < 128; ++c) {
-        if (u.set.ascii.test(static_cast<std::size_t>(c))) cls += pcre_escape_byte(static_cast<char>(c));
+        if (u.set.ascii.test(static_cast<std::size_t>(c)))
+          cls += pcre_escape_byte(static_cast<char>(c));
       }
       if (u.set.non_ascii) cls += "\\x{80}-\\x{10FFFF}";
       cls += "]";
       if (cls == "[]") cls = "(?!)";
     }
     out += cls;
-    if (u.max < 0) out += "{" + std::to_string(u.min) + ",}";
-    else out += "{" + std::to_string(u.min) + "," + std::to_string(u.max) + "}";
+    if (u.max < 0)
+      out += "{" + std::to_string(u.min) + ",}";
+    else
+      out += "{" + std::to_string(u.min) + "," + std::to_string(u.max) + "}";
   }
   return out;
 }
@@ -370,12 +383,14 @@ std::optional<std::vector<std::string>> attribute_names(const Units& units) {
   // metric names (lower-case, open-ended): read them all.
   for (int c = 0x20; c < 0x7F; ++c) {
     if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) continue;
-    if (compiled->prefix_or_partial_match(std::string(1, static_cast<char>(c)))) return std::nullopt;
+    if (compiled->prefix_or_partial_match(std::string(1, static_cast<char>(c))))
+      return std::nullopt;
   }
   if (compiled->prefix_or_partial_match("\xC3\xA9")) return std::nullopt;
   std::set<std::string> names;
   auto consider = [&](std::string_view name) {
-    if (compiled->prefix_or_partial_match(std::string(name) + ": ")) names.insert(std::string(name));
+    if (compiled->prefix_or_partial_match(std::string(name) + ": "))
+      names.insert(std::string(name));
   };
   for (auto name : known_attribute_names()) consider(name);
   if (!literal.empty()) consider(literal);
@@ -389,7 +404,8 @@ std::optional<Shape> analyze(const Units& units, bool anchored, bool snake_case)
   auto n = static_cast<long>(units.size());
   long b2 = -1;
   for (long i = 0; i + 1 < n; ++i) {
-    if (is_lit(units[static_cast<std::size_t>(i)], '>') && is_lit(units[static_cast<std::size_t>(i + 1)], '<')) {
+    if (is_lit(units[static_cast<std::size_t>(i)], '>') &&
+        is_lit(units[static_cast<std::size_t>(i + 1)], '<')) {
       b2 = i;
       break;
     }
@@ -450,7 +466,8 @@ std::optional<Shape> analyze(const Units& units, bool anchored, bool snake_case)
   }
   if (l <= 0) return shape;  // everything
   const Unit& before = units[static_cast<std::size_t>(l - 1)];
-  bool ends_domain = before.literal ? before.ch != '>' : (before.min >= 1 && !before.set.may_match('>'));
+  bool ends_domain =
+      before.literal ? before.ch != '>' : (before.min >= 1 && !before.set.may_match('>'));
   if (!ends_domain) return shape;
   shape.domain = domain_pattern(slice(0, l), anchored, &impossible);
   if (impossible) return std::nullopt;
@@ -464,7 +481,8 @@ std::optional<Shape> analyze(const Units& units, bool anchored, bool snake_case)
     }
     if (!u.literal && u.set.may_match('>')) crosses = true;
   }
-  shape.properties = property_constraints(slice(l + 1, close < 0 ? n : close), true, close >= 0 && !crosses);
+  shape.properties =
+      property_constraints(slice(l + 1, close < 0 ? n : close), true, close >= 0 && !crosses);
   return shape;
 }
 
@@ -484,10 +502,12 @@ std::vector<Shape> rule_shapes(const PlanRule& rule) {
       first = 1;
     }
     std::vector<Units> expanded{{}};
-    expand_sequence(std::vector<RegexNode>(alternative.begin() + static_cast<long>(first), alternative.end()),
-                    expanded);
+    expand_sequence(
+        std::vector<RegexNode>(alternative.begin() + static_cast<long>(first), alternative.end()),
+        expanded);
     for (const auto& units : expanded) {
-      if (auto shape = analyze(units, anchored, rule.snake_case_attributes)) shapes.push_back(std::move(*shape));
+      if (auto shape = analyze(units, anchored, rule.snake_case_attributes))
+        shapes.push_back(std::move(*shape));
     }
   }
   return shapes;
@@ -496,7 +516,8 @@ std::vector<Shape> rule_shapes(const PlanRule& rule) {
 bool has_wildcard(std::string_view s) { return s.find_first_of("*?") != std::string_view::npos; }
 
 std::size_t literal_chars(std::string_view s) {
-  return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return c != '*' && c != '?'; }));
+  return static_cast<std::size_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return c != '*' && c != '?'; }));
 }
 
 const std::string* find_property(const PropertyList& list, const std::string& key) {
@@ -514,7 +535,8 @@ std::optional<Shape> intersect(Shape shape, const ObjectNamePattern& include) {
     shape.domain = inc;
   } else if (!has_wildcard(shape.domain)) {
     if (!wildcard_match(inc, shape.domain)) return std::nullopt;
-  } else if (wildcard_covers(shape.domain, inc) || literal_chars(inc) > literal_chars(shape.domain)) {
+  } else if (wildcard_covers(shape.domain, inc) ||
+             literal_chars(inc) > literal_chars(shape.domain)) {
     shape.domain = inc;
   }
   for (const auto& [key, value] : include.properties()) {
@@ -551,8 +573,8 @@ bool shape_covers(const Shape& outer, const Shape& inner) {
   }
   if (!outer.attributes) return true;
   if (!inner.attributes) return false;
-  return std::includes(outer.attributes->begin(), outer.attributes->end(), inner.attributes->begin(),
-                       inner.attributes->end());
+  return std::includes(outer.attributes->begin(), outer.attributes->end(),
+                       inner.attributes->begin(), inner.attributes->end());
 }
 
 bool excluded(const Shape& shape, const ObjectNamePattern& exclude) {
@@ -603,29 +625,110 @@ bool wildcard_covers(std::string_view outer, std::string_view inner) {
 const std::vector<std::string_view>& known_attribute_names() {
   static const std::vector<std::string_view> names{
       // Yammer metrics as Kafka registers them (JmxReporter's Meter/Timer/Histogram/Gauge/Counter).
-      "Count", "EventType", "RateUnit", "MeanRate", "OneMinuteRate", "FiveMinuteRate", "FifteenMinuteRate",
-      "Min", "Max", "Mean", "StdDev", "50thPercentile", "75thPercentile", "95thPercentile", "98thPercentile",
-      "99thPercentile", "999thPercentile", "LatencyUnit", "Value",
+      "Count",
+      "EventType",
+      "RateUnit",
+      "MeanRate",
+      "OneMinuteRate",
+      "FiveMinuteRate",
+      "FifteenMinuteRate",
+      "Min",
+      "Max",
+      "Mean",
+      "StdDev",
+      "50thPercentile",
+      "75thPercentile",
+      "95thPercentile",
+      "98thPercentile",
+      "99thPercentile",
+      "999thPercentile",
+      "LatencyUnit",
+      "Value",
       // java.lang / java.nio / java.util.logging platform MXBeans (JDK 8-21).
-      "HeapMemoryUsage", "NonHeapMemoryUsage", "ObjectPendingFinalizationCount", "Verbose", "ObjectName",
-      "Name", "Type", "Usage", "PeakUsage", "MemoryManagerNames", "UsageThreshold", "UsageThresholdExceeded",
-      "UsageThresholdCount", "UsageThresholdSupported", "CollectionUsageThreshold",
-      "CollectionUsageThresholdExceeded", "CollectionUsageThresholdCount", "CollectionUsage",
-      "CollectionUsageThresholdSupported", "Valid", "CollectionCount", "CollectionTime", "LastGcInfo",
-      "MemoryPoolNames", "ThreadCount", "PeakThreadCount", "TotalStartedThreadCount", "DaemonThreadCount",
-      "AllThreadIds", "ThreadContentionMonitoringSupported", "ThreadContentionMonitoringEnabled",
-      "ThreadCpuTimeSupported", "CurrentThreadCpuTimeSupported", "ThreadCpuTimeEnabled",
-      "ObjectMonitorUsageSupported", "SynchronizerUsageSupported", "CurrentThreadCpuTime",
-      "CurrentThreadUserTime", "ThreadAllocatedMemorySupported", "ThreadAllocatedMemoryEnabled",
-      "CurrentThreadAllocatedBytes", "TotalThreadAllocatedBytes", "TotalLoadedClassCount", "LoadedClassCount",
-      "UnloadedClassCount", "VmName", "VmVendor", "VmVersion", "SpecName", "SpecVendor", "SpecVersion",
-      "ManagementSpecVersion", "ClassPath", "LibraryPath", "BootClassPathSupported", "BootClassPath",
-      "InputArguments", "Uptime", "StartTime", "SystemProperties", "Pid", "Arch", "Version",
-      "AvailableProcessors", "SystemLoadAverage", "CommittedVirtualMemorySize", "TotalSwapSpaceSize",
-      "FreeSwapSpaceSize", "ProcessCpuTime", "FreePhysicalMemorySize", "TotalPhysicalMemorySize",
-      "FreeMemorySize", "TotalMemorySize", "SystemCpuLoad", "ProcessCpuLoad", "CpuLoad",
-      "OpenFileDescriptorCount", "MaxFileDescriptorCount", "CompilationTimeMonitoringSupported",
-      "TotalCompilationTime", "TotalCapacity", "MemoryUsed", "LoggerNames", "DiagnosticOptions",
+      "HeapMemoryUsage",
+      "NonHeapMemoryUsage",
+      "ObjectPendingFinalizationCount",
+      "Verbose",
+      "ObjectName",
+      "Name",
+      "Type",
+      "Usage",
+      "PeakUsage",
+      "MemoryManagerNames",
+      "UsageThreshold",
+      "UsageThresholdExceeded",
+      "UsageThresholdCount",
+      "UsageThresholdSupported",
+      "CollectionUsageThreshold",
+      "CollectionUsageThresholdExceeded",
+      "CollectionUsageThresholdCount",
+      "CollectionUsage",
+      "CollectionUsageThresholdSupported",
+      "Valid",
+      "CollectionCount",
+      "CollectionTime",
+      "LastGcInfo",
+      "MemoryPoolNames",
+      "ThreadCount",
+      "PeakThreadCount",
+      "TotalStartedThreadCount",
+      "DaemonThreadCount",
+      "AllThreadIds",
+      "ThreadContentionMonitoringSupported",
+      "ThreadContentionMonitoringEnabled",
+      "ThreadCpuTimeSupported",
+      "CurrentThreadCpuTimeSupported",
+      "ThreadCpuTimeEnabled",
+      "ObjectMonitorUsageSupported",
+      "SynchronizerUsageSupported",
+      "CurrentThreadCpuTime",
+      "CurrentThreadUserTime",
+      "ThreadAllocatedMemorySupported",
+      "ThreadAllocatedMemoryEnabled",
+      "CurrentThreadAllocatedBytes",
+      "TotalThreadAllocatedBytes",
+      "TotalLoadedClassCount",
+      "LoadedClassCount",
+      "UnloadedClassCount",
+      "VmName",
+      "VmVendor",
+      "VmVersion",
+      "SpecName",
+      "SpecVendor",
+      "SpecVersion",
+      "ManagementSpecVersion",
+      "ClassPath",
+      "LibraryPath",
+      "BootClassPathSupported",
+      "BootClassPath",
+      "InputArguments",
+      "Uptime",
+      "StartTime",
+      "SystemProperties",
+      "Pid",
+      "Arch",
+      "Version",
+      "AvailableProcessors",
+      "SystemLoadAverage",
+      "CommittedVirtualMemorySize",
+      "TotalSwapSpaceSize",
+      "FreeSwapSpaceSize",
+      "ProcessCpuTime",
+      "FreePhysicalMemorySize",
+      "TotalPhysicalMemorySize",
+      "FreeMemorySize",
+      "TotalMemorySize",
+      "SystemCpuLoad",
+      "ProcessCpuLoad",
+      "CpuLoad",
+      "OpenFileDescriptorCount",
+      "MaxFileDescriptorCount",
+      "CompilationTimeMonitoringSupported",
+      "TotalCompilationTime",
+      "TotalCapacity",
+      "MemoryUsed",
+      "LoggerNames",
+      "DiagnosticOptions",
   };
   return names;
 }
@@ -654,7 +757,9 @@ std::vector<PlannedRead> plan_reads(const std::vector<PlanRule>& rules,
   std::vector<Shape> merged;
   std::vector<std::string> texts;
   for (auto& shape : shapes) {
-    if (std::any_of(excludes.begin(), excludes.end(), [&](const auto& e) { return excluded(shape, e); })) continue;
+    if (std::any_of(excludes.begin(), excludes.end(),
+                    [&](const auto& e) { return excluded(shape, e); }))
+      continue;
     std::string text = mbean_text(shape);
     auto it = std::find(texts.begin(), texts.end(), text);
     if (it == texts.end()) {
@@ -677,13 +782,15 @@ std::vector<PlannedRead> plan_reads(const std::vector<PlanRule>& rules,
       if (i == j || dropped[j]) continue;
       // Equal shapes were merged above, so covering is strict here except for wildcard
       // spellings of the same set; the earlier read wins then.
-      if (shape_covers(merged[j], merged[i]) && (!shape_covers(merged[i], merged[j]) || j < i)) dropped[i] = true;
+      if (shape_covers(merged[j], merged[i]) && (!shape_covers(merged[i], merged[j]) || j < i))
+        dropped[i] = true;
     }
   }
   std::vector<PlannedRead> reads;
   for (std::size_t i = 0; i < merged.size(); ++i) {
     if (dropped[i]) continue;
-    reads.push_back(PlannedRead{texts[i], merged[i].attributes.value_or(std::vector<std::string>{})});
+    reads.push_back(
+        PlannedRead{texts[i], merged[i].attributes.value_or(std::vector<std::string>{})});
   }
   return reads;
 }

@@ -47,12 +47,13 @@ LeafValue value_of(const std::string& type, const std::string& text) {
 }  // namespace
 
 bool planned_read(const std::vector<khe::jmx::PlannedRead>& plan,
-                  const std::vector<khe::jmx::ObjectNamePattern>& patterns, const khe::jmx::ObjectName& bean,
-                  const std::string& attribute) {
+                  const std::vector<khe::jmx::ObjectNamePattern>& patterns,
+                  const khe::jmx::ObjectName& bean, const std::string& attribute) {
   for (std::size_t i = 0; i < plan.size(); ++i) {
     if (!patterns[i].matches(bean)) continue;
     const auto& attrs = plan[i].attributes;
-    if (attrs.empty() || std::find(attrs.begin(), attrs.end(), attribute) != attrs.end()) return true;
+    if (attrs.empty() || std::find(attrs.begin(), attrs.end(), attribute) != attrs.end())
+      return true;
   }
   return false;
 }
@@ -66,7 +67,8 @@ int main(int argc, char** argv) {
     }
     for (const auto& read : rules->plan()) {
       std::cout << read.mbean;
-      for (const auto& a : read.attributes) std::cout << (&a == &read.attributes.front() ? "  " : ",") << a;
+      for (const auto& a : read.attributes)
+        std::cout << (&a == &read.attributes.front() ? "  " : ",") << a;
       std::cout << "\n";
     }
     return 0;
@@ -80,8 +82,9 @@ int main(int argc, char** argv) {
     std::cerr << "usage: jmx_rules_replay [--planned] SPEC RULES.yaml [0.20|1.x]\n";
     return 2;
   }
-  auto naming = argc > 3 && std::string(argv[3]) == "1.x" ? khe::jmx::CounterNaming::kJmxExporter1x
-                                                          : khe::jmx::CounterNaming::kJmxExporter020;
+  auto naming = argc > 3 && std::string(argv[3]) == "1.x"
+                    ? khe::jmx::CounterNaming::kJmxExporter1x
+                    : khe::jmx::CounterNaming::kJmxExporter020;
   auto rules = khe::jmx::JmxRules::load_file(argv[2], naming);
   if (!rules) {
     std::cerr << rules.error().to_string() << "\n";
@@ -153,7 +156,8 @@ int main(int argc, char** argv) {
       for (const auto& [item_name, typed] : sorted) {
         auto colon = typed.find(':');
         std::string text = typed.substr(colon + 1);
-        BeanLeaf leaf{bean->domain, bean->properties, keys, item_name, value_of(typed.substr(0, colon), text)};
+        BeanLeaf leaf{bean->domain, bean->properties, keys, item_name,
+                      value_of(typed.substr(0, colon), text)};
         rules->apply(leaf, builder);
       }
     } else {

@@ -58,8 +58,17 @@ struct RegexNode {
     kFlags,      // (?i) and friends: changes flags for the rest of the enclosing group
     kMulti,      // \R \X: one or more characters the planner treats as unknown
   };
-  enum class Group { kCapture, kNamed, kNonCapture, kLookahead, kNegLookahead, kLookbehind,
-                     kNegLookbehind, kAtomic, kFlagged };
+  enum class Group {
+    kCapture,
+    kNamed,
+    kNonCapture,
+    kLookahead,
+    kNegLookahead,
+    kLookbehind,
+    kNegLookbehind,
+    kAtomic,
+    kFlagged
+  };
   enum class Greed { kGreedy, kLazy, kPossessive };
 
   Kind kind = Kind::kLiteral;

@@ -28,7 +28,7 @@ enum class CounterNaming {
 
 // One Jolokia pattern read: what the planner decided must be read to feed the rules.
 struct PlannedRead {
-  std::string mbean;                    // ObjectName pattern, e.g. "kafka.server:type=BrokerTopicMetrics,*"
+  std::string mbean;  // ObjectName pattern, e.g. "kafka.server:type=BrokerTopicMetrics,*"
   std::vector<std::string> attributes;  // empty: every attribute (a rule could match any)
   bool operator==(const PlannedRead&) const = default;
 };

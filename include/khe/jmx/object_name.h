@@ -47,8 +47,8 @@ class ObjectNamePattern {
 
  private:
   std::string text_;
-  std::string domain_;      // may contain * and ?
-  PropertyList properties_;  // values may contain * and ?
+  std::string domain_;                 // may contain * and ?
+  PropertyList properties_;            // values may contain * and ?
   bool any_other_properties_ = false;  // trailing ",*" or a lone "*"
 };
 

@@ -44,7 +44,7 @@
 namespace khe::jmx {
 
 struct PlanRule {
-  const RegexAst* wrapped = nullptr;  // the rule's compiled ^.*(?:P).*$; nullptr: no pattern
+  const RegexAst* wrapped = nullptr;   // the rule's compiled ^.*(?:P).*$; nullptr: no pattern
   bool snake_case_attributes = false;  // attrNameSnakeCase: the match string has snake_case names
 };
 
