@@ -40,11 +40,15 @@ class ObjectNamePattern {
   const std::string& text() const { return text_; }
   const std::string& domain() const { return domain_; }
   bool domain_is_pattern() const;
+  // The key properties the pattern names (values may contain * and ?), and whether other
+  // properties are allowed (a trailing ",*" or a lone "*").
+  const PropertyList& properties() const { return properties_; }
+  bool any_other_properties() const { return any_other_properties_; }
 
  private:
   std::string text_;
-  std::string domain_;      // may contain * and ?
-  PropertyList properties_;  // values may contain * and ?
+  std::string domain_;                 // may contain * and ?
+  PropertyList properties_;            // values may contain * and ?
   bool any_other_properties_ = false;  // trailing ",*" or a lone "*"
 };
 
