@@ -254,7 +254,11 @@ class HttpJolokiaTransport final : public JolokiaTransport {
                          answered ? "the agent stopped sending mid-reply (read timeout)"
                                   : "the agent did not answer (read timeout)"};
           }
-          if (!answered) return Error{ErrorKind::kConnect, "", "the connection closed before the agent answered"};
+          // httplib says Read both for a connection closed before a status line and for one
+          // that is not HTTP: either way the agent gave no HTTP reply.
+          if (!answered) {
+            return Error{ErrorKind::kProtocol, "", "no HTTP reply (the connection closed, or the answer was not HTTP)"};
+          }
           return Error{ErrorKind::kProtocol, "",
                        "the reply ended early after " + std::to_string(reply.size()) + " bytes" +
                            (expected > 0 ? " of " + std::to_string(expected) : std::string())};
