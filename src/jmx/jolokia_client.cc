@@ -6,6 +6,8 @@
 // So the reply is validated in one pass into a compact token tape (strings and numbers stay
 // views into the body), then walked. simdjson still validates the UTF-8 of the whole body:
 // label values built from it must be valid UTF-8 or Prometheus rejects the whole scrape.
+#include "khe/jmx/jolokia_client.h"
+
 #include <simdjson.h>
 
 #include <algorithm>
@@ -15,8 +17,6 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
-
-#include "khe/jmx/jolokia_client.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -31,7 +31,16 @@ constexpr std::size_t kMaxMessage = 300;  // agent error texts quoted in an Erro
 // ---------------------------------------------------------------------------------------------
 // The tape: one token per JSON value or object key, in document order.
 
-enum class Tag : std::uint8_t { kArray, kObject, kString, kNumber, kSpecialNumber, kTrue, kFalse, kNull };
+enum class Tag : std::uint8_t {
+  kArray,
+  kObject,
+  kString,
+  kNumber,
+  kSpecialNumber,
+  kTrue,
+  kFalse,
+  kNull
+};
 
 struct Token {
   std::uint32_t begin;  // scalars: first byte of the text (strings: after the opening quote)
@@ -160,7 +169,8 @@ class Parser {
           }
           break;
         }
-        if (*p_ != (object ? '}' : ']')) return object ? "expected ',' or '}'" : "expected ',' or ']'";
+        if (*p_ != (object ? '}' : ']'))
+          return object ? "expected ',' or '}'" : "expected ',' or ']'";
         ++p_;
         close_top();
       }
@@ -171,7 +181,8 @@ class Parser {
 
  private:
   void push(Tag tag, std::size_t begin, std::size_t size, bool escaped) {
-    tokens_.push_back(Token{static_cast<std::uint32_t>(begin), static_cast<std::uint32_t>(size), tag, escaped});
+    tokens_.push_back(
+        Token{static_cast<std::uint32_t>(begin), static_cast<std::uint32_t>(size), tag, escaped});
   }
   void close_top() {
     tokens_[stack_.back()].size = static_cast<std::uint32_t>(tokens_.size());
@@ -226,13 +237,15 @@ class Parser {
           return "bad escape in a string";
       }
     }
-    push(Tag::kString, static_cast<std::size_t>(start - begin_), static_cast<std::size_t>(p_ - start), escaped);
+    push(Tag::kString, static_cast<std::size_t>(start - begin_),
+         static_cast<std::size_t>(p_ - start), escaped);
     ++p_;
     return nullptr;
   }
 
   const char* literal(std::string_view word, Tag tag) {
-    if (static_cast<std::size_t>(end_ - p_) < word.size()) return "the reply ends early (truncated)";
+    if (static_cast<std::size_t>(end_ - p_) < word.size())
+      return "the reply ends early (truncated)";
     if (std::memcmp(p_, word.data(), word.size()) != 0) return "invalid literal";
     push(tag, offset(), word.size(), false);
     p_ += word.size();
@@ -245,11 +258,12 @@ class Parser {
       if (++p_ == end_) return "the reply ends early (truncated)";
       if (*p_ == 'I') {
         constexpr std::string_view kInfinity = "Infinity";
-        if (static_cast<std::size_t>(end_ - p_) < kInfinity.size()) return "the reply ends early (truncated)";
+        if (static_cast<std::size_t>(end_ - p_) < kInfinity.size())
+          return "the reply ends early (truncated)";
         if (std::memcmp(p_, kInfinity.data(), kInfinity.size()) != 0) return "invalid literal";
         p_ += kInfinity.size();
-        push(Tag::kSpecialNumber, static_cast<std::size_t>(start - begin_), static_cast<std::size_t>(p_ - start),
-             false);
+        push(Tag::kSpecialNumber, static_cast<std::size_t>(start - begin_),
+             static_cast<std::size_t>(p_ - start), false);
         return nullptr;
       }
     }
@@ -274,7 +288,8 @@ class Parser {
       if (!is_digit(*p_)) return "bad number";
       while (p_ < end_ && is_digit(*p_)) ++p_;
     }
-    push(Tag::kNumber, static_cast<std::size_t>(start - begin_), static_cast<std::size_t>(p_ - start), false);
+    push(Tag::kNumber, static_cast<std::size_t>(start - begin_),
+         static_cast<std::size_t>(p_ - start), false);
     return nullptr;
   }
 
@@ -287,7 +302,8 @@ class Parser {
 
 Result<Tape> parse_tape(std::string_view body) {
   if (body.size() >= std::numeric_limits<std::uint32_t>::max()) {
-    return Error{ErrorKind::kProtocol, "", "reply of " + std::to_string(body.size()) + " bytes is too large to walk"};
+    return Error{ErrorKind::kProtocol, "",
+                 "reply of " + std::to_string(body.size()) + " bytes is too large to walk"};
   }
   if (!simdjson::validate_utf8(body.data(), body.size())) {
     return Error{ErrorKind::kProtocol, "", "reply is not valid UTF-8"};
@@ -299,8 +315,8 @@ Result<Tape> parse_tape(std::string_view body) {
   Parser parser(body, tape.tokens);
   if (const char* why = parser.run()) {
     return Error{ErrorKind::kProtocol, "",
-                 "reply is not valid JSON: " + std::string(why) + " at byte " + std::to_string(parser.offset()) +
-                     " of " + std::to_string(body.size())};
+                 "reply is not valid JSON: " + std::string(why) + " at byte " +
+                     std::to_string(parser.offset()) + " of " + std::to_string(body.size())};
   }
   return tape;
 }
@@ -347,11 +363,21 @@ void unescape(std::string_view raw, std::string& out) {
     const char c = raw[run + 1];
     i = run + 2;
     switch (c) {
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
       case 'u': {
         std::uint32_t cp = hex4(raw.data() + i);
         i += 4;
@@ -373,7 +399,9 @@ void unescape(std::string_view raw, std::string& out) {
         append_utf8(cp, out);
         break;
       }
-      default: out += c; break;  // '"', '\\', '/'
+      default:
+        out += c;
+        break;  // '"', '\\', '/'
     }
   }
 }
@@ -407,19 +435,22 @@ double number_of(std::string_view text) {
     tiny = !integer.empty() && integer[0] == '0';
   }
   if (tiny) return negative ? -0.0 : 0.0;
-  return negative ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+  return negative ? -std::numeric_limits<double>::infinity()
+                  : std::numeric_limits<double>::infinity();
 }
 
 double special_number_of(std::string_view text) {
   if (text == "NaN") return std::numeric_limits<double>::quiet_NaN();
-  return text[0] == '-' ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+  return text[0] == '-' ? -std::numeric_limits<double>::infinity()
+                        : std::numeric_limits<double>::infinity();
 }
 
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool equals_ignore_case(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return ascii_lower(x) == ascii_lower(y);
+         });
 }
 
 const std::string* property(const PropertyList& properties, std::string_view key) {
@@ -443,11 +474,13 @@ constexpr KnownTabular kMxBeanMaps[] = {
     {"java.lang", "GarbageCollector", "LastGcInfo", "memoryUsageAfterGc"},
 };
 
-bool is_mxbean_map(const ObjectName& bean, const std::vector<std::string>& attr_keys, std::string_view name) {
+bool is_mxbean_map(const ObjectName& bean, const std::vector<std::string>& attr_keys,
+                   std::string_view name) {
   if (attr_keys.size() > 1) return false;
   for (const auto& known : kMxBeanMaps) {
     if (name != known.name || bean.domain != known.domain) continue;
-    if (known.outer_key.empty() ? !attr_keys.empty() : (attr_keys.empty() || attr_keys[0] != known.outer_key)) {
+    if (known.outer_key.empty() ? !attr_keys.empty()
+                                : (attr_keys.empty() || attr_keys[0] != known.outer_key)) {
       continue;
     }
     const std::string* type = property(bean.properties, "type");
@@ -477,10 +510,14 @@ class Walker {
     std::string scratch;
     for_each_member(tape_, element, [&](std::uint32_t key, std::uint32_t v) {
       std::string_view name = string_of(tape_, tape_.tokens[key], scratch);
-      if (name == "status") status = v;
-      else if (name == "value") value = v;
-      else if (name == "error") error = v;
-      else if (name == "error_type") error_type = v;
+      if (name == "status")
+        status = v;
+      else if (name == "value")
+        value = v;
+      else if (name == "error")
+        error = v;
+      else if (name == "error_type")
+        error_type = v;
       return true;
     });
     int code = 0;
@@ -489,7 +526,8 @@ class Walker {
       return outcome;
     }
     std::string_view status_text = tape_.raw(tape_.tokens[*status]);
-    auto [end, ec] = std::from_chars(status_text.data(), status_text.data() + status_text.size(), code);
+    auto [end, ec] =
+        std::from_chars(status_text.data(), status_text.data() + status_text.size(), code);
     if (ec != std::errc() || end != status_text.data() + status_text.size()) {
       outcome.error = Error{ErrorKind::kProtocol, "", "reply element status is not an integer"};
       return outcome;
@@ -497,12 +535,14 @@ class Walker {
     if (code != 200) {
       std::string text = error ? text_of(*error) : std::string();
       if (text.empty() && error_type) text = text_of(*error_type);
-      if (code == 404 || (code == 400 && text.find("No matching attributes") != std::string::npos)) {
+      if (code == 404 ||
+          (code == 400 && text.find("No matching attributes") != std::string::npos)) {
         outcome.empty = true;
         return outcome;
       }
       ErrorKind kind = (code == 401 || code == 403) ? ErrorKind::kAuth : ErrorKind::kProtocol;
-      outcome.error = Error{kind, "", "status " + std::to_string(code) + (text.empty() ? "" : ": " + bounded(text))};
+      outcome.error = Error{
+          kind, "", "status " + std::to_string(code) + (text.empty() ? "" : ": " + bounded(text))};
       return outcome;
     }
     if (!value) {
@@ -515,9 +555,10 @@ class Walker {
       walk_plain_value(*value, read);
     }
     if (malformed_names_ > 0) {
-      outcome.error = Error{ErrorKind::kProtocol, "",
-                            std::to_string(malformed_names_) + " MBean name(s) in the reply could not be parsed, first: " +
-                                first_malformed_};
+      outcome.error =
+          Error{ErrorKind::kProtocol, "",
+                std::to_string(malformed_names_) +
+                    " MBean name(s) in the reply could not be parsed, first: " + first_malformed_};
     }
     return outcome;
   }
@@ -533,7 +574,8 @@ class Walker {
   void walk_pattern_value(std::uint32_t value) {
     const Token& t = tape_.tokens[value];
     if (t.tag != Tag::kObject) {
-      outcome_->error = Error{ErrorKind::kProtocol, "", "the value of a pattern read is not a map of MBeans"};
+      outcome_->error =
+          Error{ErrorKind::kProtocol, "", "the value of a pattern read is not a map of MBeans"};
       return;
     }
     if (t.size == value + 1) {
@@ -549,7 +591,8 @@ class Walker {
       ++outcome_->beans;
       if (!filter_(bean_)) return true;
       if (tape_.tokens[attributes].tag != Tag::kObject) {
-        if (malformed_names_++ == 0) first_malformed_ = bounded(text) + " (its value is not an attribute map)";
+        if (malformed_names_++ == 0)
+          first_malformed_ = bounded(text) + " (its value is not an attribute map)";
         return true;
       }
       walk_attribute_map(attributes);
@@ -559,7 +602,8 @@ class Walker {
 
   void walk_plain_value(std::uint32_t value, const PlannedRead& read) {
     if (auto error = ObjectName::parse_into(read.mbean, bean_)) {
-      outcome_->error = Error{ErrorKind::kProtocol, "", "cannot name the MBean read: " + error->message};
+      outcome_->error =
+          Error{ErrorKind::kProtocol, "", "cannot name the MBean read: " + error->message};
       return;
     }
     outcome_->beans = 1;
@@ -578,7 +622,8 @@ class Walker {
       }
     }
     if (t.tag != Tag::kObject) {
-      outcome_->error = Error{ErrorKind::kProtocol, "", "the value of a read is not an attribute map"};
+      outcome_->error =
+          Error{ErrorKind::kProtocol, "", "the value of a read is not an attribute map"};
       return;
     }
     walk_attribute_map(value);
@@ -636,7 +681,8 @@ class Walker {
 
   // jmx_exporter's processBeanValue. `lookup` is false for the value column of an MXBean map
   // row, which carries the same attribute path as the map itself.
-  void flatten(std::uint32_t index, const PropertyList& properties, std::string_view name, bool lookup) {
+  void flatten(std::uint32_t index, const PropertyList& properties, std::string_view name,
+               bool lookup) {
     const Token& t = tape_.tokens[index];
     LeafValue value;
     switch (t.tag) {
@@ -705,7 +751,7 @@ class Walker {
   const BeanFilter& filter_;
   const LeafCallback& on_leaf_;
   ElementOutcome* outcome_ = nullptr;  // of the element being walked
-  ObjectName bean_;  // the bean being walked, reused across beans
+  ObjectName bean_;                    // the bean being walked, reused across beans
   std::vector<std::string> attr_keys_;
   std::string name_scratch_;
   std::size_t malformed_names_ = 0;
@@ -777,8 +823,10 @@ std::optional<std::string> agent_error_text(std::string_view body) {
     const Token& v = tape->tokens[value];
     if (v.tag != Tag::kString) return true;
     std::string_view name = tape->raw(tape->tokens[key]);
-    if (name == "error") error = bounded(string_of(*tape, v, scratch));
-    else if (name == "error_type") error_type = bounded(string_of(*tape, v, scratch));
+    if (name == "error")
+      error = bounded(string_of(*tape, v, scratch));
+    else if (name == "error_type")
+      error_type = bounded(string_of(*tape, v, scratch));
     return true;
   });
   if (error) return error;
@@ -787,20 +835,24 @@ std::optional<std::string> agent_error_text(std::string_view body) {
 
 bool jmx_exporter_skips(const ObjectName& bean, const BeanLeaf& leaf) {
   const auto single = [&bean](std::string_view domain, std::string_view type) {
-    return bean.domain == domain && bean.properties.size() == 1 && bean.properties[0].first == "type" &&
-           bean.properties[0].second == type;
+    return bean.domain == domain && bean.properties.size() == 1 &&
+           bean.properties[0].first == "type" && bean.properties[0].second == type;
   };
   if (single("jdk.management.jfr", "FlightRecorder")) return true;
   if (!single("java.lang", "Runtime")) return false;
-  std::string_view attribute = leaf.attr_keys.empty() ? leaf.attr_name : std::string_view(leaf.attr_keys.front());
-  for (std::string_view skipped : {"SystemProperties", "ClassPath", "BootClassPath", "LibraryPath"}) {
+  std::string_view attribute =
+      leaf.attr_keys.empty() ? leaf.attr_name : std::string_view(leaf.attr_keys.front());
+  for (std::string_view skipped :
+       {"SystemProperties", "ClassPath", "BootClassPath", "LibraryPath"}) {
     if (equals_ignore_case(attribute, skipped)) return true;
   }
   return false;
 }
 
-Result<std::vector<ElementOutcome>> walk_bulk_reply(std::string_view body, const std::vector<PlannedRead>& reads,
-                                                    const BeanFilter& filter, const LeafCallback& on_leaf) {
+Result<std::vector<ElementOutcome>> walk_bulk_reply(std::string_view body,
+                                                    const std::vector<PlannedRead>& reads,
+                                                    const BeanFilter& filter,
+                                                    const LeafCallback& on_leaf) {
   auto parsed = parse_tape(body);
   if (!parsed) return parsed.error();
   const Tape& tape = *parsed;
@@ -816,13 +868,14 @@ Result<std::vector<ElementOutcome>> walk_bulk_reply(std::string_view body, const
   for_each_element(tape, 0, [&](std::uint32_t i) { elements.push_back(i); });
   if (elements.size() != reads.size()) {
     return Error{ErrorKind::kProtocol, "",
-                 "reply has " + std::to_string(elements.size()) + " elements for " + std::to_string(reads.size()) +
-                     " reads"};
+                 "reply has " + std::to_string(elements.size()) + " elements for " +
+                     std::to_string(reads.size()) + " reads"};
   }
   std::vector<ElementOutcome> outcomes;
   outcomes.reserve(reads.size());
   Walker walker(tape, filter, on_leaf);
-  for (std::size_t r = 0; r < reads.size(); ++r) outcomes.push_back(walker.walk_element(elements[r], reads[r]));
+  for (std::size_t r = 0; r < reads.size(); ++r)
+    outcomes.push_back(walker.walk_element(elements[r], reads[r]));
   return outcomes;
 }
 

@@ -39,24 +39,31 @@ struct ParsedUrl {
 // http[s]://host[:port][/path]. Credentials in the URL are refused (they belong in user and
 // password, which are never printed); the URL itself is not echoed in the message.
 Result<ParsedUrl> parse_url(std::string_view url) {
-  auto config_error = [](std::string reason) { return Error{ErrorKind::kConfig, "", std::move(reason)}; };
+  auto config_error = [](std::string reason) {
+    return Error{ErrorKind::kConfig, "", std::move(reason)};
+  };
   ParsedUrl out;
   auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return config_error("Jolokia URL has no scheme (http:// or https://)");
+  if (scheme_end == std::string_view::npos)
+    return config_error("Jolokia URL has no scheme (http:// or https://)");
   std::string_view scheme = url.substr(0, scheme_end);
-  if (scheme == "https") out.https = true;
-  else if (scheme != "http") return config_error("Jolokia URL scheme must be http or https");
+  if (scheme == "https")
+    out.https = true;
+  else if (scheme != "http")
+    return config_error("Jolokia URL scheme must be http or https");
   std::string_view rest = url.substr(scheme_end + 3);
   auto slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
   out.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   if (authority.find('@') != std::string_view::npos) {
-    return config_error("Jolokia URL must not carry credentials; use the user and password settings");
+    return config_error(
+        "Jolokia URL must not carry credentials; use the user and password settings");
   }
   std::string_view port_text;
   if (!authority.empty() && authority.front() == '[') {
     auto close = authority.find(']');
-    if (close == std::string_view::npos) return config_error("Jolokia URL has an unterminated IPv6 address");
+    if (close == std::string_view::npos)
+      return config_error("Jolokia URL has an unterminated IPv6 address");
     out.host = std::string(authority.substr(1, close - 1));
     std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
@@ -71,8 +78,10 @@ Result<ParsedUrl> parse_url(std::string_view url) {
   if (out.host.empty()) return config_error("Jolokia URL has no host");
   out.port = out.https ? 443 : 80;
   if (!port_text.empty()) {
-    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), out.port);
-    if (ec != std::errc() || end != port_text.data() + port_text.size() || out.port <= 0 || out.port > 65535) {
+    auto [end, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), out.port);
+    if (ec != std::errc() || end != port_text.data() + port_text.size() || out.port <= 0 ||
+        out.port > 65535) {
       return config_error("Jolokia URL has an invalid port");
     }
   }
@@ -158,10 +167,12 @@ class HttpJolokiaTransport final : public JolokiaTransport {
   }
 
  private:
-  Result<std::string> attempt(const std::string& request_body, Clock::time_point deadline, bool& retry) {
+  Result<std::string> attempt(const std::string& request_body, Clock::time_point deadline,
+                              bool& retry) {
     retry = false;
     const auto start = Clock::now();
-    if (start >= deadline) return Error{ErrorKind::kTimeout, "", "the deadline passed before the request"};
+    if (start >= deadline)
+      return Error{ErrorKind::kTimeout, "", "the deadline passed before the request"};
     const auto remaining = deadline - start;
     const auto read_timeout = at_most(target_.read_timeout, remaining);
     client_->set_connection_timeout(at_most(target_.connect_timeout, remaining));
@@ -227,7 +238,8 @@ class HttpJolokiaTransport final : public JolokiaTransport {
     if (too_large) {
       client_->stop();  // the rest of the reply is still in flight: never reuse this connection
       return Error{ErrorKind::kReplyTooLarge, "",
-                   "reply larger than " + std::to_string(max) + " bytes (max_reply_bytes); transfer aborted"};
+                   "reply larger than " + std::to_string(max) +
+                       " bytes (max_reply_bytes); transfer aborted"};
     }
     if (past_deadline || watchdog_fired) {
       client_->stop();
@@ -257,14 +269,16 @@ class HttpJolokiaTransport final : public JolokiaTransport {
           // httplib says Read both for a connection closed before a status line and for one
           // that is not HTTP: either way the agent gave no HTTP reply.
           if (!answered) {
-            return Error{ErrorKind::kProtocol, "", "no HTTP reply (the connection closed, or the answer was not HTTP)"};
+            return Error{ErrorKind::kProtocol, "",
+                         "no HTTP reply (the connection closed, or the answer was not HTTP)"};
           }
           return Error{ErrorKind::kProtocol, "",
                        "the reply ended early after " + std::to_string(reply.size()) + " bytes" +
                            (expected > 0 ? " of " + std::to_string(expected) : std::string())};
         }
         default:
-          return Error{ErrorKind::kProtocol, "", "HTTP request failed: " + httplib::to_string(error)};
+          return Error{ErrorKind::kProtocol, "",
+                       "HTTP request failed: " + httplib::to_string(error)};
       }
     }
     if (status == 200) return reply;

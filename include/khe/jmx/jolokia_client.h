@@ -51,8 +51,8 @@ namespace khe::jmx {
 
 struct JolokiaTarget {
   std::string url = "http://127.0.0.1:8778/jolokia/";
-  std::string broker;  // label value: which broker this agent sits in (broker id or host)
-  std::string user;    // basic auth when not empty
+  std::string broker;         // label value: which broker this agent sits in (broker id or host)
+  std::string user;           // basic auth when not empty
   std::string password;       // secret: never logged or printed
   std::string password_file;  // shown by --check-config instead of the password
   std::string ca_file;        // PEM bundle for https; empty: the system's store

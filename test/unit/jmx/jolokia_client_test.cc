@@ -11,7 +11,6 @@
 #include <set>
 #include <sstream>
 
-
 namespace khe::jmx {
 namespace {
 
@@ -65,8 +64,8 @@ struct Walk {
     };
     outcomes = walk_bulk_reply(body, reads, recording_filter, [&](const BeanLeaf& leaf) {
       ++calls;
-      auto [it, inserted] =
-          leaves.emplace(leaf_name(leaf), Seen{leaf.value.kind, leaf.value.number, std::string(leaf.value.text)});
+      auto [it, inserted] = leaves.emplace(
+          leaf_name(leaf), Seen{leaf.value.kind, leaf.value.number, std::string(leaf.value.text)});
       if (!inserted) ++duplicates;
     });
   }
@@ -85,14 +84,18 @@ struct Walk {
 // here: it needs the rules engine's FamilyBuilder).
 std::vector<PlannedRead> jvm_reads() {
   return {
-      {"java.lang:type=Memory", {"HeapMemoryUsage", "NonHeapMemoryUsage", "ObjectPendingFinalizationCount"}},
+      {"java.lang:type=Memory",
+       {"HeapMemoryUsage", "NonHeapMemoryUsage", "ObjectPendingFinalizationCount"}},
       {"java.lang:type=MemoryPool,*", {"Usage", "CollectionUsage"}},
       {"java.nio:type=BufferPool,*", {"MemoryUsed", "TotalCapacity", "Count"}},
       {"java.lang:type=GarbageCollector,*", {"CollectionCount", "CollectionTime"}},
-      {"java.lang:type=Threading", {"ThreadCount", "DaemonThreadCount", "PeakThreadCount", "TotalStartedThreadCount"}},
-      {"java.lang:type=ClassLoading", {"LoadedClassCount", "TotalLoadedClassCount", "UnloadedClassCount"}},
+      {"java.lang:type=Threading",
+       {"ThreadCount", "DaemonThreadCount", "PeakThreadCount", "TotalStartedThreadCount"}},
+      {"java.lang:type=ClassLoading",
+       {"LoadedClassCount", "TotalLoadedClassCount", "UnloadedClassCount"}},
       {"java.lang:type=OperatingSystem",
-       {"ProcessCpuTime", "OpenFileDescriptorCount", "MaxFileDescriptorCount", "CommittedVirtualMemorySize"}},
+       {"ProcessCpuTime", "OpenFileDescriptorCount", "MaxFileDescriptorCount",
+        "CommittedVirtualMemorySize"}},
       {"java.lang:type=Runtime", {"StartTime", "VmVendor", "SystemProperties"}},
   };
 }
@@ -117,12 +120,14 @@ std::vector<PlannedRead> element_error_reads() {
 }
 
 TEST(BuildBulkRequest, WritesReadRequestsWithConfigAndEscapes) {
-  std::vector<PlannedRead> reads{{"kafka.server:type=BrokerTopicMetrics,*", {"Count", "OneMinuteRate"}},
-                                 {"d:k=\"a\\\\b\",x=\x01", {}}};
-  EXPECT_EQ(build_bulk_request(reads),
-            R"([{"type":"read","mbean":"kafka.server:type=BrokerTopicMetrics,*","attribute":["Count","OneMinuteRate"],)"
-            R"("config":{"canonicalNaming":false,"ignoreErrors":true}},)"
-            R"({"type":"read","mbean":"d:k=\"a\\\\b\",x=\u0001","config":{"canonicalNaming":false,"ignoreErrors":true}}])");
+  std::vector<PlannedRead> reads{
+      {"kafka.server:type=BrokerTopicMetrics,*", {"Count", "OneMinuteRate"}},
+      {"d:k=\"a\\\\b\",x=\x01", {}}};
+  EXPECT_EQ(
+      build_bulk_request(reads),
+      R"([{"type":"read","mbean":"kafka.server:type=BrokerTopicMetrics,*","attribute":["Count","OneMinuteRate"],)"
+      R"("config":{"canonicalNaming":false,"ignoreErrors":true}},)"
+      R"({"type":"read","mbean":"d:k=\"a\\\\b\",x=\u0001","config":{"canonicalNaming":false,"ignoreErrors":true}}])");
   EXPECT_EQ(build_bulk_request({}), "[]");
 }
 
@@ -151,12 +156,14 @@ TEST(WalkBulkReply, JvmReadsOfARealBroker) {
   EXPECT_EQ(used.kind, LeafValue::Kind::kNumber);
   EXPECT_GT(used.number, 1e6);
   EXPECT_EQ(used.text, std::to_string(static_cast<long long>(used.number)));
-  EXPECT_EQ(walk.at("java.lang<type=Memory><>ObjectPendingFinalizationCount").kind, LeafValue::Kind::kNumber)
+  EXPECT_EQ(walk.at("java.lang<type=Memory><>ObjectPendingFinalizationCount").kind,
+            LeafValue::Kind::kNumber)
       << "the single leaf has no attr_keys";
   // Pattern reads keep the registration order of the properties (name before type here).
   EXPECT_EQ(walk.at("java.lang<name=G1 Eden Space, type=MemoryPool><Usage>max").text, "-1");
   // A pool without a collector has a null CollectionUsage.
-  EXPECT_EQ(walk.at("java.lang<name=Metaspace, type=MemoryPool><>CollectionUsage").kind, LeafValue::Kind::kNull);
+  EXPECT_EQ(walk.at("java.lang<name=Metaspace, type=MemoryPool><>CollectionUsage").kind,
+            LeafValue::Kind::kNull);
   EXPECT_EQ(walk.at("java.lang<name=Metaspace, type=MemoryPool><>CollectionUsage").text, "null");
   EXPECT_EQ(walk.at("java.lang<type=Runtime><>VmVendor").kind, LeafValue::Kind::kString);
   // SystemProperties is a TabularData (an MXBean map): rows with a `key` property, named after
@@ -179,19 +186,22 @@ TEST(WalkBulkReply, LastGcInfoAndEveryJavaLangBean) {
   EXPECT_EQ(walk.duplicates, 0u);
   // GcInfo is a CompositeData holding TabularData (Map<String, MemoryUsage>): rows labelled
   // with `key`, the MemoryUsage composite under <LastGcInfo, memoryUsageAfterGc>.
-  const Seen& after =
-      walk.at("java.lang<name=G1 Young Generation, type=GarbageCollector, key=G1 Eden Space>"
-              "<LastGcInfo, memoryUsageAfterGc>used");
+  const Seen& after = walk.at(
+      "java.lang<name=G1 Young Generation, type=GarbageCollector, key=G1 Eden Space>"
+      "<LastGcInfo, memoryUsageAfterGc>used");
   EXPECT_EQ(after.kind, LeafValue::Kind::kNumber);
-  EXPECT_EQ(walk.at("java.lang<name=G1 Young Generation, type=GarbageCollector><LastGcInfo>duration").kind,
-            LeafValue::Kind::kNumber);
+  EXPECT_EQ(
+      walk.at("java.lang<name=G1 Young Generation, type=GarbageCollector><LastGcInfo>duration")
+          .kind,
+      LeafValue::Kind::kNumber);
   // ObjectName values ({"objectName": ...}) and arrays are not exported.
   for (const auto& [name, seen] : walk.leaves) {
     EXPECT_THAT(name, ::testing::Not(HasSubstr("<ObjectName>"))) << name;
     EXPECT_THAT(name, ::testing::Not(HasSubstr("MemoryPoolNames"))) << name;
   }
   EXPECT_EQ(walk.at("java.lang<type=Memory><>Verbose").kind, LeafValue::Kind::kBoolean);
-  EXPECT_EQ(walk.at("java.nio<name=direct, type=BufferPool><>MemoryUsed").kind, LeafValue::Kind::kNumber);
+  EXPECT_EQ(walk.at("java.nio<name=direct, type=BufferPool><>MemoryUsed").kind,
+            LeafValue::Kind::kNumber);
 }
 
 TEST(WalkBulkReply, KafkaPatternReads) {
@@ -202,13 +212,17 @@ TEST(WalkBulkReply, KafkaPatternReads) {
   EXPECT_EQ(outcomes[1].beans, 60u);  // as captured
   EXPECT_EQ(outcomes[1].leaves, 60u);
   EXPECT_EQ(walk.duplicates, 0u);
-  const Seen& bytes_in = walk.at("kafka.server<type=BrokerTopicMetrics, name=BytesInPerSec, topic=orders><>Count");
+  const Seen& bytes_in =
+      walk.at("kafka.server<type=BrokerTopicMetrics, name=BytesInPerSec, topic=orders><>Count");
   EXPECT_EQ(bytes_in.kind, LeafValue::Kind::kNumber);
   EXPECT_GT(bytes_in.number, 0);
   // Topic names with a dot stay as they are.
-  EXPECT_EQ(walk.leaves.count("kafka.log<type=Log, name=Size, topic=payments.v2, partition=1><>Value"), 1u);
+  EXPECT_EQ(
+      walk.leaves.count("kafka.log<type=Log, name=Size, topic=payments.v2, partition=1><>Value"),
+      1u);
   // Doubles keep Java's own text.
-  const Seen& mean = walk.at("kafka.network<type=RequestMetrics, name=TotalTimeMs, request=AddOffsetsToTxn><>Mean");
+  const Seen& mean = walk.at(
+      "kafka.network<type=RequestMetrics, name=TotalTimeMs, request=AddOffsetsToTxn><>Mean");
   EXPECT_EQ(mean.text, "0.0");
   bool saw_exponent = false;
   for (const auto& [name, seen] : walk.leaves) {
@@ -221,7 +235,8 @@ TEST(WalkBulkReply, KafkaPatternReads) {
   // Jolokia 1.x writes NaN as null.
   bool saw_null = false;
   for (const auto& [name, seen] : walk.leaves) {
-    if (name.starts_with("kafka.server<type=socket-server-metrics") && seen.kind == LeafValue::Kind::kNull) {
+    if (name.starts_with("kafka.server<type=socket-server-metrics") &&
+        seen.kind == LeafValue::Kind::kNull) {
       saw_null = true;
     }
   }
@@ -244,10 +259,12 @@ TEST(WalkBulkReply, BareNanAndInfinityTokens) {
     }
   }
   EXPECT_EQ(nans, 6u);
-  const Seen& inf = walk.at("kafka.server<type=socket-server-metrics><>MemoryPoolDepletedTimeTotal");
+  const Seen& inf =
+      walk.at("kafka.server<type=socket-server-metrics><>MemoryPoolDepletedTimeTotal");
   EXPECT_EQ(inf.text, "Infinity");
   EXPECT_TRUE(std::isinf(inf.number) && inf.number > 0);
-  const Seen& minus = walk.at("kafka.server<type=socket-server-metrics><>MemoryPoolAvgDepletedPercent");
+  const Seen& minus =
+      walk.at("kafka.server<type=socket-server-metrics><>MemoryPoolAvgDepletedPercent");
   EXPECT_EQ(minus.text, "-Infinity");
   EXPECT_TRUE(std::isinf(minus.number) && minus.number < 0);
 }
@@ -273,11 +290,13 @@ TEST(WalkBulkReply, Jolokia2ErrorObjectsAreIgnoredAttributes) {
   ASSERT_TRUE(walk.outcomes.ok()) << walk.outcomes.error().to_string();
   EXPECT_EQ((*walk.outcomes)[2].ignored_attributes, 1u);
   EXPECT_EQ((*walk.outcomes)[2].leaves, 4u);
-  for (const auto& [name, seen] : walk.leaves) EXPECT_THAT(name, ::testing::Not(HasSubstr("NoSuchAttribute")));
+  for (const auto& [name, seen] : walk.leaves)
+    EXPECT_THAT(name, ::testing::Not(HasSubstr("NoSuchAttribute")));
 }
 
 TEST(WalkBulkReply, ElementStatusesBecomeErrorsOfTheirKind) {
-  std::vector<PlannedRead> reads{{"kafka.server:type=NoSuchBean", {}}, {"kafka.server:type=NoSuchBean", {}}};
+  std::vector<PlannedRead> reads{{"kafka.server:type=NoSuchBean", {}},
+                                 {"kafka.server:type=NoSuchBean", {}}};
   Walk walk(read_data("element_status_403_500.derived.json"), reads);
   ASSERT_TRUE(walk.outcomes.ok());
   const auto& o = *walk.outcomes;
@@ -351,8 +370,9 @@ TEST(WalkBulkReply, RejectsBrokenRepliesBeforeAnyCallback) {
   bad_utf8[bad_utf8.find("Debian")] = '\xff';
   expect_rejected(bad_utf8, "invalid UTF-8");
   expect_rejected(std::string(600, '[') + std::string(600, ']'), "nested too deep");
-  for (const char* bad : {"[01]", "[1.]", "[1e]", "[-]", "[tru]", "[nul]", "[Nan]", "[-Inf]", "[\"a\\x\"]",
-                          "[\"a\x01\"]", "[\"\\u12G4\"]", "[1,]", "[{\"a\" 1}]", "[{1:2}]", "[}", "[+1]"}) {
+  for (const char* bad :
+       {"[01]", "[1.]", "[1e]", "[-]", "[tru]", "[nul]", "[Nan]", "[-Inf]", "[\"a\\x\"]",
+        "[\"a\x01\"]", "[\"\\u12G4\"]", "[1,]", "[{\"a\" 1}]", "[{1:2}]", "[}", "[+1]"}) {
     Walk walk(bad, {{"d:k=v", {}}});
     EXPECT_FALSE(walk.outcomes.ok()) << bad;
   }
@@ -361,7 +381,8 @@ TEST(WalkBulkReply, RejectsBrokenRepliesBeforeAnyCallback) {
 TEST(WalkBulkReply, ToleratesWhatIsNotTheWholeReply) {
   // Elements that are not objects, lack a status or a value, or carry a value of the wrong
   // shape fail alone.
-  std::vector<PlannedRead> reads{{"d:k=v", {}}, {"d:k=v", {}}, {"d:k=v", {}}, {"d:*", {}}, {"d:k=v", {}}};
+  std::vector<PlannedRead> reads{
+      {"d:k=v", {}}, {"d:k=v", {}}, {"d:k=v", {}}, {"d:*", {}}, {"d:k=v", {}}};
   Walk walk(R"([1, {"value": {}}, {"status": 200}, {"status": 200, "value": [1]},
                {"status": 200, "value": {"A": 1, "B": true}}])",
             reads);
@@ -389,7 +410,8 @@ TEST(WalkBulkReply, UnescapesNamesAndValues) {
 }
 
 TEST(WalkBulkReply, OneAttributeAnsweredAsTheValueItself) {
-  std::vector<PlannedRead> reads{{"java.lang:type=Memory", {"HeapMemoryUsage"}}, {"java.lang:type=Threading", {"ThreadCount"}}};
+  std::vector<PlannedRead> reads{{"java.lang:type=Memory", {"HeapMemoryUsage"}},
+                                 {"java.lang:type=Threading", {"ThreadCount"}}};
   Walk walk(R"([{"status":200,"value":{"used":1,"max":2}},{"status":200,"value":7}])", reads);
   ASSERT_TRUE(walk.outcomes.ok());
   EXPECT_EQ(walk.at("java.lang<type=Memory><HeapMemoryUsage>used").text, "1");
@@ -420,10 +442,13 @@ std::string safe_name(std::string_view name) {
   bool underscore = false;
   for (std::size_t i = 0; i < name.size(); ++i) {
     const auto c = static_cast<unsigned char>(name[i]);
-    const bool legal = c == ':' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    const bool legal =
+        c == ':' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
     if (!legal) {
       // One Java char per UTF-8 sequence (none here is outside the BMP).
-      while (c >= 0xC0 && i + 1 < name.size() && (static_cast<unsigned char>(name[i + 1]) & 0xC0) == 0x80) ++i;
+      while (c >= 0xC0 && i + 1 < name.size() &&
+             (static_cast<unsigned char>(name[i + 1]) & 0xC0) == 0x80)
+        ++i;
       if (!underscore) out += '_';
       underscore = true;
     } else {
@@ -482,7 +507,8 @@ TEST(WalkBulkReply, YieldsEverySeriesJmxExporterExports) {
       read_data("all_beans.json"), {{"*:*", {}}},
       [&](const ObjectName& name) {
         bean = &name;
-        return name.domain == "java.lang" || name.domain == "java.nio" || name.domain.starts_with("kafka");
+        return name.domain == "java.lang" || name.domain == "java.nio" ||
+               name.domain.starts_with("kafka");
       },
       [&](const BeanLeaf& leaf) {
         if (jmx_exporter_skips(*bean, leaf)) return;
@@ -498,7 +524,8 @@ TEST(WalkBulkReply, YieldsEverySeriesJmxExporterExports) {
   for (const auto& series : expected) {
     if (!ours.count(series)) missing.push_back(series);
   }
-  EXPECT_TRUE(missing.empty()) << missing.size() << " series of jmx_exporter not made by the walk, e.g. "
+  EXPECT_TRUE(missing.empty()) << missing.size()
+                               << " series of jmx_exporter not made by the walk, e.g. "
                                << (missing.empty() ? "" : missing.front());
   // The other way round, what the walk yields and jmx_exporter did not export is what the
   // header documents: Java nulls (a pool's CollectionUsage without a collector), which Jolokia

@@ -2,14 +2,13 @@
 // httplib::Server for well-formed HTTP, raw sockets for the nasty cases, and an HTTPS server
 // with a throwaway self-signed certificate made by the openssl CLI.
 #include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -34,7 +33,8 @@ const std::string kReply = R"([{"status":200,"value":{"Count":1}}])";
 // An httplib::Server on a free loopback port, serving on its own thread until destroyed.
 class FakeAgent {
  public:
-  explicit FakeAgent(std::function<void(httplib::Server&)> routes, httplib::Server* server = nullptr)
+  explicit FakeAgent(std::function<void(httplib::Server&)> routes,
+                     httplib::Server* server = nullptr)
       : server_(server != nullptr ? server : &own_) {
     routes(*server_);
     port_ = server_->bind_to_any_port("127.0.0.1");
@@ -229,18 +229,21 @@ TEST(JolokiaTransport, SendsBasicAuthAndNeverPrintsThePassword) {
 
 TEST(JolokiaTransport, StatusCodesMapToErrorKinds) {
   FakeAgent agent([&](httplib::Server& s) {
-    s.Post("/jolokia/403", [](const httplib::Request&, httplib::Response& res) { res.status = 403; });
+    s.Post("/jolokia/403",
+           [](const httplib::Request&, httplib::Response& res) { res.status = 403; });
     s.Post("/jolokia/400", [](const httplib::Request&, httplib::Response& res) {
       res.status = 400;
-      res.set_content(R"({"error_type":"java.lang.IllegalArgumentException",)"
-                      R"("error":"java.lang.IllegalArgumentException : Invalid object name","status":400})",
-                      "text/plain");
+      res.set_content(
+          R"({"error_type":"java.lang.IllegalArgumentException",)"
+          R"("error":"java.lang.IllegalArgumentException : Invalid object name","status":400})",
+          "text/plain");
     });
     s.Post("/jolokia/500", [](const httplib::Request&, httplib::Response& res) {
       res.status = 500;
       res.set_content("<html>Internal Server Error</html>", "text/html");
     });
-    s.Post("/jolokia/302", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/elsewhere"); });
+    s.Post("/jolokia/302",
+           [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/elsewhere"); });
   });
   auto at = [&](const char* path) {
     std::string url = agent.url();
@@ -252,7 +255,8 @@ TEST(JolokiaTransport, StatusCodesMapToErrorKinds) {
   auto bad_request = at("/400");
   ASSERT_FALSE(bad_request.ok());
   EXPECT_EQ(bad_request.error().kind, ErrorKind::kProtocol);
-  EXPECT_THAT(bad_request.error().message, HasSubstr("HTTP 400: java.lang.IllegalArgumentException : Invalid object name"));
+  EXPECT_THAT(bad_request.error().message,
+              HasSubstr("HTTP 400: java.lang.IllegalArgumentException : Invalid object name"));
   auto server_error = at("/500");
   ASSERT_FALSE(server_error.ok());
   EXPECT_EQ(server_error.error().kind, ErrorKind::kProtocol);
@@ -272,15 +276,16 @@ TEST(JolokiaTransport, AbortsAReplyLargerThanTheBound) {
     });
     s.Post("/jolokia/chunked", [&](const httplib::Request&, httplib::Response& res) {
       // Without a Content-Length: 1 MiB chunks until the client hangs up (bounded at 256 MiB).
-      res.set_chunked_content_provider("text/plain", [&](std::size_t offset, httplib::DataSink& sink) {
-        static const std::string chunk(1 << 20, ' ');
-        if (offset >= (256u << 20)) {
-          sink.done();
-          return true;
-        }
-        chunked_sent += chunk.size();
-        return sink.write(chunk.data(), chunk.size());
-      });
+      res.set_chunked_content_provider("text/plain",
+                                       [&](std::size_t offset, httplib::DataSink& sink) {
+                                         static const std::string chunk(1 << 20, ' ');
+                                         if (offset >= (256u << 20)) {
+                                           sink.done();
+                                           return true;
+                                         }
+                                         chunked_sent += chunk.size();
+                                         return sink.write(chunk.data(), chunk.size());
+                                       });
     });
   });
   std::string base = agent.url();
@@ -313,7 +318,8 @@ TEST(JolokiaTransport, AGarbageBodyIsTheWalkersToReject) {
   });
   auto reply = post(target_for(agent.url()));
   ASSERT_TRUE(reply.ok());
-  auto walked = walk_bulk_reply(*reply, {}, [](const ObjectName&) { return true; }, [](const BeanLeaf&) {});
+  auto walked = walk_bulk_reply(
+      *reply, {}, [](const ObjectName&) { return true; }, [](const BeanLeaf&) {});
   ASSERT_FALSE(walked.ok());
   EXPECT_EQ(walked.error().kind, ErrorKind::kProtocol);
 }
@@ -321,7 +327,9 @@ TEST(JolokiaTransport, AGarbageBodyIsTheWalkersToReject) {
 TEST(JolokiaTransport, ATruncatedBody) {
   RawAgent agent([](int fd) {
     read_request_head(fd);
-    send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n[{\"status\":200,");
+    send_all(fd,
+             "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "
+             "1000\r\n\r\n[{\"status\":200,");
   });
   auto reply = post(target_for(agent.url()));
   ASSERT_FALSE(reply.ok());
@@ -351,7 +359,8 @@ TEST(JolokiaTransport, ASlowDripCannotHoldThePollPastTheDeadline) {
   for (bool in_headers : {false, true}) {
     RawAgent agent([in_headers](int fd) {
       read_request_head(fd);
-      std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n";
+      std::string head =
+          "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n";
       if (!in_headers) send_all(fd, head);
       const std::string drip = in_headers ? head : std::string(100000, ' ');
       const auto until = Clock::now() + 5s;
@@ -377,14 +386,16 @@ TEST(JolokiaTransport, ConnectionRefused) {
   socklen_t len = sizeof(addr);
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);  // nothing listens on this port now
-  auto reply = post(target_for("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/jolokia/"));
+  auto reply =
+      post(target_for("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/jolokia/"));
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.error().kind, ErrorKind::kConnect);
 }
 
 TEST(JolokiaTransport, BadUrlsAreConfigErrorsThatDoNotEchoTheUrl) {
-  for (const char* url : {"127.0.0.1:8778/jolokia/", "ftp://h/", "http:///jolokia", "http://h:99999/",
-                          "http://h:x/", "http://[::1/", "http://admin:hunter2@h:8778/jolokia/"}) {
+  for (const char* url :
+       {"127.0.0.1:8778/jolokia/", "ftp://h/", "http:///jolokia", "http://h:99999/", "http://h:x/",
+        "http://[::1/", "http://admin:hunter2@h:8778/jolokia/"}) {
     auto reply = post(target_for(url));
     ASSERT_FALSE(reply.ok()) << url;
     EXPECT_EQ(reply.error().kind, ErrorKind::kConfig) << url;
@@ -410,7 +421,8 @@ TEST(JolokiaTransport, AnExpiredDeadlineSendsNothing) {
 class SelfSignedCert {
  public:
   SelfSignedCert() {
-    dir_ = std::filesystem::temp_directory_path() / ("khe-jolokia-tls-" + std::to_string(::getpid()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("khe-jolokia-tls-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
     const std::string command =
         "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
