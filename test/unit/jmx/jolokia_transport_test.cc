@@ -59,19 +59,25 @@ class FakeAgent {
   std::thread thread_;
 };
 
+// A TCP socket bound to a free loopback port; returns the port (0 on failure).
+int bind_loopback(int fd) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return 0;
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  return ntohs(addr.sin_port);
+}
+
 // A raw TCP listener on a free loopback port: each accepted connection goes to `serve` on the
 // listener's thread. Bounded: it stops accepting when destroyed.
 class RawAgent {
  public:
   explicit RawAgent(std::function<void(int fd)> serve) : serve_(std::move(serve)) {
     listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    socklen_t len = sizeof(addr);
-    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    port_ = bind_loopback(listener_);
+    EXPECT_GT(port_, 0);
     EXPECT_EQ(::listen(listener_, 8), 0);
     thread_ = std::thread([this] {
       while (!stop_) {
@@ -379,15 +385,10 @@ TEST(JolokiaTransport, ASlowDripCannotHoldThePollPastTheDeadline) {
 
 TEST(JolokiaTransport, ConnectionRefused) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = bind_loopback(fd);
   ::close(fd);  // nothing listens on this port now
-  auto reply =
-      post(target_for("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/jolokia/"));
+  ASSERT_GT(port, 0);
+  auto reply = post(target_for("http://127.0.0.1:" + std::to_string(port) + "/jolokia/"));
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.error().kind, ErrorKind::kConnect);
 }
