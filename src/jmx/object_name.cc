@@ -43,19 +43,50 @@ Result<std::pair<std::string, std::string>> split_property(std::string_view whol
 }  // namespace
 
 Result<ObjectName> ObjectName::parse(std::string_view text) {
+  ObjectName name;
+  if (auto error = parse_into(text, name)) return std::move(*error);
+  return name;
+}
+
+std::optional<Error> ObjectName::parse_into(std::string_view text, ObjectName& out) {
   auto colon = text.find(':');
   if (colon == std::string_view::npos) return bad_name(text, "no ':' after the domain", ErrorKind::kProtocol);
-  ObjectName name;
-  name.domain = std::string(text.substr(0, colon));
-  auto parts = split_properties(text.substr(colon + 1), ErrorKind::kProtocol);
-  if (!parts) return parts.error();
-  for (auto part : *parts) {
-    auto property = split_property(text, part, ErrorKind::kProtocol);
-    if (!property) return property.error();
-    name.properties.push_back(std::move(property).value());
+  out.domain.assign(text.data(), colon);
+  std::string_view list = text.substr(colon + 1);
+  std::size_t count = 0;
+  std::size_t start = 0;
+  bool quoted = false;
+  // Splits at the commas outside quoted values, like split_properties(), without a vector of
+  // parts; a property's strings are assigned in place so their capacity is reused.
+  for (std::size_t i = 0; i <= list.size(); ++i) {
+    if (i < list.size()) {
+      char c = list[i];
+      if (quoted) {
+        if (c == '\\') ++i;
+        else if (c == '"') quoted = false;
+        continue;
+      }
+      if (c == '"') quoted = true;
+      if (c != ',') continue;
+    } else if (quoted) {
+      break;
+    }
+    std::string_view part = list.substr(start, i - start);
+    start = i + 1;
+    auto equals = part.find('=');
+    if (equals == std::string_view::npos) {
+      return bad_name(text, "property '" + std::string(part) + "' has no '='", ErrorKind::kProtocol);
+    }
+    if (equals == 0) return bad_name(text, "property with an empty key", ErrorKind::kProtocol);
+    if (count == out.properties.size()) out.properties.emplace_back();
+    out.properties[count].first.assign(part.data(), equals);
+    out.properties[count].second.assign(part.data() + equals + 1, part.size() - equals - 1);
+    ++count;
   }
-  if (name.properties.empty()) return bad_name(text, "no key properties", ErrorKind::kProtocol);
-  return name;
+  if (quoted) return bad_name(text, "unterminated quoted value", ErrorKind::kProtocol);
+  out.properties.resize(count);
+  if (count == 0) return bad_name(text, "no key properties", ErrorKind::kProtocol);
+  return std::nullopt;
 }
 
 std::string ObjectName::to_string() const {

@@ -8,6 +8,7 @@
 // Plain values; parsing is pure and never throws.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -26,6 +27,10 @@ struct ObjectName {
   // "kafka.server:type=BrokerTopicMetrics,name=MessagesInPerSec". Error kind kProtocol on
   // a missing ':', an empty key, a property without '=', or an unterminated quoted value.
   static Result<ObjectName> parse(std::string_view text);
+  // The same into an existing name, reusing its strings' storage: the Jolokia reply walker
+  // parses one name per MBean and keeps no allocation per bean this way. On an error `out`
+  // holds a partial name.
+  static std::optional<Error> parse_into(std::string_view text, ObjectName& out);
   // Back to "domain:k=v,k2=v2" in the same order.
   std::string to_string() const;
   bool operator==(const ObjectName&) const = default;
