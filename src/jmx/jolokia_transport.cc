@@ -259,13 +259,15 @@ class HttpJolokiaTransport final : public JolokiaTransport {
           return Error{ErrorKind::kConfig, "", "cannot load the CA file"};
         case httplib::Error::Read:
         case httplib::Error::Write: {
-          if (!answered && reused) retry = true;
           const auto idle = Clock::now() - last_byte;
           if (idle + std::chrono::milliseconds(50) >= read_timeout) {
+            // A silent agent is not a stale connection: no retry, or a stopped broker would
+            // cost two read timeouts.
             return Error{ErrorKind::kTimeout, "",
                          answered ? "the agent stopped sending mid-reply (read timeout)"
                                   : "the agent did not answer (read timeout)"};
           }
+          if (!answered && reused) retry = true;
           // httplib says Read both for a connection closed before a status line and for one
           // that is not HTTP: either way the agent gave no HTTP reply.
           if (!answered) {

@@ -1,5 +1,7 @@
 #include "khe/jmx/object_name.h"
 
+#include <algorithm>
+
 namespace khe::jmx {
 namespace {
 
@@ -48,44 +50,67 @@ Result<ObjectName> ObjectName::parse(std::string_view text) {
   return name;
 }
 
+namespace {
+
+// Assigns only when the text differs: consecutive beans of a reply share most of their keys
+// and values, and a compare is cheaper than a copy.
+void assign_if_changed(std::string& target, std::string_view text) {
+  if (std::string_view(target) != text) target.assign(text.data(), text.size());
+}
+
+}  // namespace
+
 std::optional<Error> ObjectName::parse_into(std::string_view text, ObjectName& out) {
   auto colon = text.find(':');
-  if (colon == std::string_view::npos) return bad_name(text, "no ':' after the domain", ErrorKind::kProtocol);
-  out.domain.assign(text.data(), colon);
+  if (colon == std::string_view::npos) {
+    return bad_name(text, "no ':' after the domain", ErrorKind::kProtocol);
+  }
+  assign_if_changed(out.domain, text.substr(0, colon));
   std::string_view list = text.substr(colon + 1);
+  const bool has_quotes = list.find('"') != std::string_view::npos;
   std::size_t count = 0;
   std::size_t start = 0;
-  bool quoted = false;
   // Splits at the commas outside quoted values, like split_properties(), without a vector of
   // parts; a property's strings are assigned in place so their capacity is reused.
-  for (std::size_t i = 0; i <= list.size(); ++i) {
-    if (i < list.size()) {
-      char c = list[i];
-      if (quoted) {
-        if (c == '\\') ++i;
-        else if (c == '"') quoted = false;
-        continue;
+  for (;;) {
+    std::size_t end = list.size();
+    if (!has_quotes) {
+      end = std::min(list.find(',', start), list.size());
+    } else {
+      bool quoted = false;
+      std::size_t i = start;
+      for (; i < list.size(); ++i) {
+        const char c = list[i];
+        if (quoted) {
+          if (c == '\\') {
+            ++i;
+          } else if (c == '"') {
+            quoted = false;
+          }
+        } else if (c == '"') {
+          quoted = true;
+        } else if (c == ',') {
+          break;
+        }
       }
-      if (c == '"') quoted = true;
-      if (c != ',') continue;
-    } else if (quoted) {
-      break;
+      if (quoted) return bad_name(text, "unterminated quoted value", ErrorKind::kProtocol);
+      end = std::min(i, list.size());
     }
-    std::string_view part = list.substr(start, i - start);
-    start = i + 1;
+    std::string_view part = list.substr(start, end - start);
     auto equals = part.find('=');
     if (equals == std::string_view::npos) {
-      return bad_name(text, "property '" + std::string(part) + "' has no '='", ErrorKind::kProtocol);
+      return bad_name(text, "property '" + std::string(part) + "' has no '='",
+                      ErrorKind::kProtocol);
     }
     if (equals == 0) return bad_name(text, "property with an empty key", ErrorKind::kProtocol);
     if (count == out.properties.size()) out.properties.emplace_back();
-    out.properties[count].first.assign(part.data(), equals);
-    out.properties[count].second.assign(part.data() + equals + 1, part.size() - equals - 1);
+    assign_if_changed(out.properties[count].first, part.substr(0, equals));
+    assign_if_changed(out.properties[count].second, part.substr(equals + 1));
     ++count;
+    if (end >= list.size()) break;
+    start = end + 1;
   }
-  if (quoted) return bad_name(text, "unterminated quoted value", ErrorKind::kProtocol);
   out.properties.resize(count);
-  if (count == 0) return bad_name(text, "no key properties", ErrorKind::kProtocol);
   return std::nullopt;
 }
 

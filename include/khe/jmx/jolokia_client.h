@@ -32,6 +32,9 @@
 //   java.util.Date arrives as Jolokia's ISO string where jmx_exporter would record seconds.
 // - The leaf order within a composite is Jolokia's (a hash order), not CompositeType's sorted
 //   order; it only matters when two leaves make the same sample, where the first one wins.
+// - A plain (non-pattern) read's reply does not name its bean: the leaves carry the ObjectName
+//   as the request wrote it, in that property order (a pattern read's reply names each bean in
+//   registration order, as jmx_exporter sees it).
 #pragma once
 
 #include <chrono>
@@ -73,6 +76,11 @@ class JolokiaTransport {
                                    std::chrono::steady_clock::time_point deadline) = 0;
 };
 
+// One transport per target (cpp-httplib, jolokia_transport.cc). It keeps its connection alive
+// between polls and reconnects (one retry) when the agent closed it while idle. The deadline is
+// enforced by a watchdog thread per post that shuts the socket down, since a server dripping
+// bytes defeats a per-read timeout. A URL that is not http(s)://host[:port]/path, or carries
+// credentials, makes every post() fail with kConfig (without echoing the URL).
 std::unique_ptr<JolokiaTransport> make_http_jolokia_transport(const JolokiaTarget& target);
 
 // A JSON array of read requests, each with canonicalNaming=false and ignoreErrors=true. The

@@ -360,6 +360,31 @@ TEST(JolokiaTransport, AServerThatAcceptsAndNeverAnswers) {
   EXPECT_EQ(by_deadline.error().kind, ErrorKind::kTimeout);
 }
 
+TEST(JolokiaTransport, ASilentAgentOnAReusedConnectionIsNotRetried) {
+  // The agent answers the first poll, then goes silent on the same connection (a stopped
+  // broker). A retry would open a second connection; it must not.
+  std::atomic<int> connections{0};
+  RawAgent agent([&](int fd) {
+    if (++connections > 1) return;
+    read_request_head(fd);
+    send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                     std::to_string(kReply.size()) + "\r\n\r\n" + kReply);
+    wait_for_close(fd, 5s);
+  });
+  JolokiaTarget target = target_for(agent.url());
+  target.read_timeout = 300ms;
+  {
+    auto transport = make_http_jolokia_transport(target);
+    ASSERT_TRUE(transport->post("[]", Clock::now() + 5s).ok());
+    auto silent = transport->post("[]", Clock::now() + 5s);
+    ASSERT_FALSE(silent.ok());
+    EXPECT_EQ(silent.error().kind, ErrorKind::kTimeout);
+  }
+  // A retried connection would be waiting in the listen backlog now: give it time to be seen.
+  for (int i = 0; i < 20 && connections.load() < 2; ++i) std::this_thread::sleep_for(25ms);
+  EXPECT_EQ(connections.load(), 1);
+}
+
 TEST(JolokiaTransport, ASlowDripCannotHoldThePollPastTheDeadline) {
   // One byte every 20 ms keeps every recv() inside the read timeout; only the deadline ends it.
   for (bool in_headers : {false, true}) {
