@@ -949,17 +949,25 @@ bool FamilyBuilder::State::add(std::string_view name, std::string_view help, Met
   }
   Family& family = families[index];
 
-  // The sample's labels, then the constant ones; a clash renames the sample's label.
+  // The sample's labels, then the constant ones. A sample label that clashes with a constant
+  // one moves to the first "exported_..." name nobody uses (Prometheus, honor_labels: false).
   effective.clear();
+  auto taken = [&](const std::string& candidate) {
+    auto same = [&](const auto& l) { return l.first == candidate; };
+    return std::any_of(constant_labels.begin(), constant_labels.end(), same) ||
+           std::any_of(labels.begin(), labels.end(), same) ||
+           std::any_of(effective.begin(), effective.end(), same);
+  };
   for (const auto& label : labels) {
-    std::string label_name = label.first;
-    for (;;) {
-      bool clash = std::any_of(constant_labels.begin(), constant_labels.end(),
-                               [&](const auto& c) { return c.first == label_name; });
-      if (!clash) break;
-      label_name = "exported_" + label_name;
+    bool clash = std::any_of(constant_labels.begin(), constant_labels.end(),
+                             [&](const auto& c) { return c.first == label.first; });
+    if (!clash) {
+      effective.push_back(label);
+      continue;
     }
-    effective.emplace_back(std::move(label_name), label.second);
+    std::string renamed = "exported_" + label.first;
+    while (taken(renamed)) renamed = "exported_" + renamed;
+    effective.emplace_back(std::move(renamed), label.second);
   }
   for (const auto& c : constant_labels) effective.push_back(c);
 
