@@ -221,26 +221,38 @@ struct StringHash {
   std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
-// The per-rule match cache (`cache: true`). jmx_exporter drops entries a scrape did not touch;
-// this bridge has no scrape boundary at this level, so the cache is bounded by size instead.
-struct RuleCache {
-  static constexpr std::size_t kMaxEntries = 500'000;
-  std::shared_mutex mutex;
-  // nullptr: the rule did not match this match string.
-  std::unordered_map<std::string, std::shared_ptr<const Outcome>, StringHash, std::equal_to<>>
-      entries;  // guarded by mutex
+// What `cache: true` rules make of one leaf key (bean and attribute, without the value):
+// jmx_exporter matches "<cache>" in place of the value for such rules and keeps each rule's
+// result per key. Those results depend on the key alone, so one entry per key is enough: the
+// first cached rule that matches, and what it made. Rules without a cache in between are still
+// tried first, in file order. jmx_exporter drops entries a scrape did not touch; this bridge
+// has no scrape boundary here, so the memo is bounded by size instead.
+struct CachedMatch {
+  int rule = -1;      // index of the first cached rule that matches; -1: none
+  bool drop = false;  // it matched but the leaf is dropped (unparseable value, empty name)
+  std::shared_ptr<const Outcome> outcome;
+};
 
-  std::optional<std::shared_ptr<const Outcome>> find(std::string_view key) {
-    std::shared_lock lock(mutex);
-    auto it = entries.find(key);
-    if (it == entries.end()) return std::nullopt;
+class MatchMemo {
+ public:
+  static constexpr std::size_t kMaxEntries = 1'000'000;
+
+  std::optional<CachedMatch> find(std::string_view key) const {
+    std::shared_lock lock(mutex_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return std::nullopt;
     return it->second;
   }
-  void put(std::string_view key, std::shared_ptr<const Outcome> outcome) {
-    std::unique_lock lock(mutex);
-    if (entries.size() >= kMaxEntries) entries.clear();
-    entries.emplace(std::string(key), std::move(outcome));
+  void put(std::string_view key, CachedMatch match) {
+    std::unique_lock lock(mutex_);
+    if (entries_.size() >= kMaxEntries) entries_.clear();
+    entries_.emplace(std::string(key), std::move(match));
   }
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::unordered_map<std::string, CachedMatch, StringHash, std::equal_to<>>
+      entries_;  // guarded by mutex_
 };
 
 struct Rule {
@@ -253,7 +265,6 @@ struct Rule {
   bool cache = false;
   MetricType type = MetricType::kUntyped;
   std::vector<std::string> required;  // literals every match contains: a cheap first test
-  std::unique_ptr<RuleCache> cache_state;
 };
 
 struct ExcludedAttributes {
@@ -377,10 +388,11 @@ std::vector<std::string> required_literals(const RegexAst& wrapped) {
 
 // Per-thread buffers for apply(): no allocation per leaf once they have grown.
 struct Scratch {
-  std::string bean;     // domain<k=v, ...><key, ...>
-  std::string subject;  // bean + attribute + ": " + value
+  std::string subject;  // domain<k=v, ...><key, ...>attribute: value
   std::string snake_subject;
   std::string cache_subject;
+  std::string cache_snake_subject;
+  std::string_view attr, snake_attr;
   std::string expanded;
   Outcome outcome;
   std::string name;
@@ -406,6 +418,8 @@ struct JmxRules::State {
   std::vector<ExcludedAttributes> excluded_attributes;
   std::vector<Rule> rules;
   bool any_snake_case = false;
+  bool any_cache = false;
+  std::unique_ptr<MatchMemo> memo = std::make_unique<MatchMemo>();
   std::vector<std::string> ignored;
   std::vector<PlannedRead> plan;
 
@@ -413,6 +427,10 @@ struct JmxRules::State {
   bool excluded_attribute(const BeanLeaf& leaf) const;
   void default_export(const BeanLeaf& leaf, std::string_view attr, Outcome& out) const;
   void default_help(const BeanLeaf& leaf, std::string& out) const;
+  enum class Verdict { kNoMatch, kMatch, kDrop };
+  Verdict evaluate(const Rule& rule, std::string_view subject, std::string_view attr,
+                   const BeanLeaf& leaf, Outcome& o) const;
+  CachedMatch first_cached_match(const BeanLeaf& leaf) const;
   void emit(const Outcome& outcome, const BeanLeaf& leaf, FamilyBuilder& out) const;
 };
 
@@ -517,7 +535,7 @@ void JmxRules::State::parse_rule(const YAML::Node& node, const std::string& key)
     fail(node, key, "a rule with help or labels must have a name");
   }
   if (rule.name && !rule.pattern) fail(node, key, "a rule with a name must have a pattern");
-  if (rule.cache) rule.cache_state = std::make_unique<RuleCache>();
+  if (rule.cache) any_cache = true;
   if (rule.snake_case) any_snake_case = true;
   rules.push_back(std::move(rule));
 }
@@ -769,6 +787,83 @@ bool JmxRules::includes(const ObjectName& name) const {
                       [&](const auto& p) { return p.matches(name); });
 }
 
+JmxRules::State::Verdict JmxRules::State::evaluate(const Rule& rule, std::string_view subject,
+                                                   std::string_view attr, const BeanLeaf& leaf,
+                                                   Outcome& o) const {
+  const std::size_t* groups = nullptr;
+  if (rule.pattern) {
+    bool candidate = std::all_of(
+        rule.required.begin(), rule.required.end(),
+        [&](const std::string& literal) { return subject.find(literal) != subject.npos; });
+    if (!candidate || !rule.pattern->full_match(subject, &groups)) return Verdict::kNoMatch;
+  }
+  Scratch& s = scratch();
+  o.value.reset();
+  o.factor = rule.factor;
+  o.type = rule.type;
+  if (rule.value) {
+    s.expanded.clear();
+    rule.value->expand(subject, groups, s.expanded);
+    o.value = parse_java_double(s.expanded);
+    if (!o.value) return Verdict::kDrop;  // "Unable to parse configured value"
+  }
+  if (!rule.name) {
+    default_export(leaf, attr, o);
+    o.default_help = true;
+    return Verdict::kMatch;
+  }
+  s.expanded.clear();
+  rule.name->expand(subject, groups, s.expanded);
+  o.name.clear();
+  append_safe_name(s.expanded, o.name);
+  if (o.name.empty()) return Verdict::kDrop;
+  if (lowercase_name) ascii_lower(o.name);
+  o.default_help = !rule.help;
+  if (rule.help) {
+    o.help.clear();
+    rule.help->expand(subject, groups, o.help);
+  }
+  std::size_t count = 0;
+  o.labels.resize(rule.labels.size());
+  for (const auto& [label_name, label_value] : rule.labels) {
+    auto& label = o.labels[count];
+    s.expanded.clear();
+    label_name.expand(subject, groups, s.expanded);
+    label.first.clear();
+    append_safe_name(s.expanded, label.first);
+    if (lowercase_labels) ascii_lower(label.first);
+    label.second.clear();
+    label_value.expand(subject, groups, label.second);
+    if (!label.first.empty() && !label.second.empty()) ++count;
+  }
+  o.labels.resize(count);
+  return Verdict::kMatch;
+}
+
+CachedMatch JmxRules::State::first_cached_match(const BeanLeaf& leaf) const {
+  Scratch& s = scratch();
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    const Rule& rule = rules[i];
+    if (!rule.cache) continue;
+    std::string_view subject = rule.snake_case ? s.cache_snake_subject : s.cache_subject;
+    std::string_view attr = rule.snake_case ? s.snake_attr : s.attr;
+    Verdict verdict = evaluate(rule, subject, attr, leaf, s.outcome);
+    if (verdict == Verdict::kNoMatch) continue;
+    CachedMatch match{static_cast<int>(i), verdict == Verdict::kDrop, nullptr};
+    if (!match.drop) {
+      auto outcome = std::make_shared<Outcome>(s.outcome);
+      if (outcome->default_help) {
+        // jmx_exporter's cached MatchedRule keeps the help it was made with.
+        default_help(leaf, outcome->help);
+        outcome->default_help = false;
+      }
+      match.outcome = std::move(outcome);
+    }
+    return match;
+  }
+  return {};
+}
+
 void JmxRules::apply(const BeanLeaf& leaf, FamilyBuilder& out) const {
   const State& state = *state_;
   if (skipped_by_scraper(leaf)) return;
@@ -780,118 +875,75 @@ void JmxRules::apply(const BeanLeaf& leaf, FamilyBuilder& out) const {
   }
 
   Scratch& s = scratch();
-  // jmx_exporter's beanName: domain + LinkedHashMap.toString() + LinkedList.toString(), with
-  // the brackets swapped for angle brackets.
-  s.bean.assign(leaf.domain);
-  s.bean += '<';
+  // jmx_exporter's match string: domain + LinkedHashMap.toString() + LinkedList.toString()
+  // with the brackets swapped for angle brackets, the attribute, ": " and the value.
+  std::string& subject = s.subject;
+  subject.assign(leaf.domain);
+  subject += '<';
   for (std::size_t i = 0; i < leaf.bean_properties.size(); ++i) {
-    if (i > 0) s.bean += ", ";
-    s.bean += leaf.bean_properties[i].first;
-    s.bean += '=';
-    s.bean += leaf.bean_properties[i].second;
+    if (i > 0) subject += ", ";
+    subject += leaf.bean_properties[i].first;
+    subject += '=';
+    subject += leaf.bean_properties[i].second;
   }
-  s.bean += "><";
+  subject += "><";
   for (std::size_t i = 0; i < leaf.attr_keys.size(); ++i) {
-    if (i > 0) s.bean += ", ";
-    s.bean += leaf.attr_keys[i];
+    if (i > 0) subject += ", ";
+    subject += leaf.attr_keys[i];
   }
-  s.bean += '>';
-  s.subject.assign(s.bean);
-  s.subject += leaf.attr_name;
-  const std::size_t attr_end = s.subject.size();
-  s.subject += ": ";
-  s.subject += value_text;
-  std::size_t snake_attr_end = 0;
+  subject += '>';
+  const std::size_t bean_end = subject.size();
+  subject += leaf.attr_name;
+  const std::size_t attr_end = subject.size();
+  subject += ": ";
+  subject += value_text;
+  s.attr = std::string_view(subject).substr(bean_end, attr_end - bean_end);
+  // The other match strings share the bean part.
+  auto variant = [&](std::string& text, std::string_view suffix, bool snake) {
+    text.assign(subject, 0, bean_end);
+    if (snake)
+      append_snake_case(leaf.attr_name, text);
+    else
+      text += leaf.attr_name;
+    std::size_t end = text.size();
+    text += ": ";
+    text += suffix;
+    return end;
+  };
   if (state.any_snake_case) {
-    s.snake_subject.assign(s.bean);
-    append_snake_case(leaf.attr_name, s.snake_subject);
-    snake_attr_end = s.snake_subject.size();
-    s.snake_subject += ": ";
-    s.snake_subject += value_text;
+    std::size_t end = variant(s.snake_subject, value_text, true);
+    s.snake_attr = std::string_view(s.snake_subject).substr(bean_end, end - bean_end);
+  }
+  if (state.any_cache) {
+    variant(s.cache_subject, "<cache>", false);
+    if (state.any_snake_case) variant(s.cache_snake_subject, "<cache>", true);
   }
 
-  std::shared_ptr<const Outcome> cached;
+  std::optional<CachedMatch> memo;
   const Outcome* outcome = nullptr;
-  for (const Rule& rule : state.rules) {
-    const std::string& full = rule.snake_case ? s.snake_subject : s.subject;
-    std::string_view subject = full;
+  for (std::size_t i = 0; i < state.rules.size(); ++i) {
+    const Rule& rule = state.rules[i];
     if (rule.cache) {
-      // Rules with a cache match "<cache>" in place of the value, so that one entry serves
-      // every value of the attribute.
-      s.cache_subject.assign(full, 0, rule.snake_case ? snake_attr_end : attr_end);
-      s.cache_subject += ": <cache>";
-      subject = s.cache_subject;
-      if (auto hit = rule.cache_state->find(subject)) {
-        if (*hit) {
-          cached = std::move(*hit);
-          outcome = cached.get();
-          break;
+      if (!memo) {
+        // The key: the bean and attribute part of the "<cache>" match string.
+        std::string_view key = std::string_view(s.cache_subject).substr(0, attr_end);
+        memo = state.memo->find(key);
+        if (!memo) {
+          memo = state.first_cached_match(leaf);
+          state.memo->put(key, *memo);
         }
-        continue;
       }
+      if (memo->rule != static_cast<int>(i)) continue;  // an earlier cached rule: no match
+      if (memo->drop) return;
+      outcome = memo->outcome.get();
+      break;
     }
-    const std::size_t* groups = nullptr;
-    if (rule.pattern) {
-      bool candidate = std::all_of(
-          rule.required.begin(), rule.required.end(),
-          [&](const std::string& literal) { return subject.find(literal) != subject.npos; });
-      if (!candidate || !rule.pattern->full_match(subject, &groups)) {
-        if (rule.cache) rule.cache_state->put(subject, nullptr);
-        continue;
-      }
-    }
-    Outcome& o = s.outcome;
-    o.value.reset();
-    o.factor = rule.factor;
-    o.type = rule.type;
-    if (rule.value) {
-      s.expanded.clear();
-      rule.value->expand(subject, groups, s.expanded);
-      o.value = parse_java_double(s.expanded);
-      if (!o.value) return;  // "Unable to parse configured value": the leaf is dropped
-    }
-    std::string_view attr = std::string_view(full).substr(
-        s.bean.size(), (rule.snake_case ? snake_attr_end : attr_end) - s.bean.size());
-    if (!rule.name) {
-      state.default_export(leaf, attr, o);
-      o.default_help = true;
-    } else {
-      s.expanded.clear();
-      rule.name->expand(subject, groups, s.expanded);
-      o.name.clear();
-      append_safe_name(s.expanded, o.name);
-      if (o.name.empty()) return;
-      if (state.lowercase_name) ascii_lower(o.name);
-      o.default_help = !rule.help;
-      if (rule.help) {
-        o.help.clear();
-        rule.help->expand(subject, groups, o.help);
-      }
-      std::size_t count = 0;
-      o.labels.resize(rule.labels.size());
-      for (const auto& [label_name, label_value] : rule.labels) {
-        auto& label = o.labels[count];
-        s.expanded.clear();
-        label_name.expand(subject, groups, s.expanded);
-        label.first.clear();
-        append_safe_name(s.expanded, label.first);
-        if (state.lowercase_labels) ascii_lower(label.first);
-        label.second.clear();
-        label_value.expand(subject, groups, label.second);
-        if (!label.first.empty() && !label.second.empty()) ++count;
-      }
-      o.labels.resize(count);
-    }
-    if (rule.cache) {
-      auto stored = std::make_shared<Outcome>(o);
-      if (stored->default_help) {
-        // The cache keeps jmx_exporter's MatchedRule, help included.
-        state.default_help(leaf, stored->help);
-        stored->default_help = false;
-      }
-      rule.cache_state->put(subject, stored);
-    }
-    outcome = &o;
+    State::Verdict verdict =
+        state.evaluate(rule, rule.snake_case ? s.snake_subject : s.subject,
+                       rule.snake_case ? s.snake_attr : s.attr, leaf, s.outcome);
+    if (verdict == State::Verdict::kNoMatch) continue;
+    if (verdict == State::Verdict::kDrop) return;
+    outcome = &s.outcome;
     break;
   }
   if (outcome) state.emit(*outcome, leaf, out);
@@ -906,16 +958,28 @@ std::size_t JmxRules::rule_count() const { return state_->rules.size(); }
 
 struct FamilyBuilder::State {
   std::vector<Family> families;
+  std::vector<char> ragged;  // per family: a label was added after its first samples
   std::unordered_map<std::string, std::size_t, StringHash, std::equal_to<>> by_name;
   // Samples seen, by a hash of (family, suffix, label values): the first of equal ones wins.
-  std::unordered_multimap<std::uint64_t, std::pair<std::uint32_t, std::uint32_t>> seen;
+  // Open addressing over a power-of-two table: no allocation per sample.
+  struct Seen {
+    static constexpr std::uint32_t kFree = ~std::uint32_t{0};
+    std::uint64_t hash = 0;
+    std::uint32_t family = kFree;
+    std::uint32_t sample = 0;
+  };
+  std::vector<Seen> seen = std::vector<Seen>(1024);
+  std::size_t seen_count = 0;
   std::vector<std::pair<std::string, std::string>> constant_labels;
-  std::vector<std::pair<std::string, std::string>> effective;  // scratch
+  // Scratch for add(): the labels to store, and names of renamed labels.
+  std::vector<std::pair<std::string_view, std::string_view>> effective;
+  std::vector<std::string> renamed;
   std::size_t samples = 0;
 
   bool add(std::string_view name, std::string_view help, MetricType type,
            const std::vector<std::pair<std::string, std::string>>& labels, SampleSuffix suffix,
            double value);
+  void remember(std::uint64_t hash, std::uint32_t family, std::uint32_t sample);
 };
 
 namespace {
@@ -935,6 +999,26 @@ std::size_t used_length(const std::vector<std::string>& values) {
 
 }  // namespace
 
+void FamilyBuilder::State::remember(std::uint64_t hash, std::uint32_t family,
+                                    std::uint32_t sample) {
+  if (2 * (seen_count + 1) > seen.size()) {
+    std::vector<Seen> old(seen.size() * 2);
+    old.swap(seen);
+    seen_count = 0;
+    for (const auto& slot : old) {
+      if (slot.family != Seen::kFree) remember(slot.hash, slot.family, slot.sample);
+    }
+  }
+  std::size_t mask = seen.size() - 1;
+  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+    if (seen[i].family == Seen::kFree) {
+      seen[i] = Seen{hash, family, sample};
+      ++seen_count;
+      return;
+    }
+  }
+}
+
 bool FamilyBuilder::State::add(std::string_view name, std::string_view help, MetricType type,
                                const std::vector<std::pair<std::string, std::string>>& labels,
                                SampleSuffix suffix, double value) {
@@ -943,32 +1027,45 @@ bool FamilyBuilder::State::add(std::string_view name, std::string_view help, Met
   if (found == by_name.end()) {
     index = families.size();
     families.push_back(Family{std::string(name), std::string(help), type, {}, {}});
+    ragged.push_back(0);
     by_name.emplace(std::string(name), index);
   } else {
     index = found->second;
   }
   Family& family = families[index];
 
-  // The sample's labels, then the constant ones; a clash renames the sample's label.
+  // The sample's labels, then the constant ones. A sample label that clashes with a constant
+  // one moves to the first "exported_..." name nobody uses (Prometheus, honor_labels: false).
   effective.clear();
+  renamed.clear();
+  auto taken = [&](std::string_view candidate) {
+    auto same = [&](const auto& l) { return l.first == candidate; };
+    return std::any_of(constant_labels.begin(), constant_labels.end(), same) ||
+           std::any_of(labels.begin(), labels.end(), same) ||
+           std::any_of(effective.begin(), effective.end(), same);
+  };
   for (const auto& label : labels) {
-    std::string label_name = label.first;
-    for (;;) {
-      bool clash = std::any_of(constant_labels.begin(), constant_labels.end(),
-                               [&](const auto& c) { return c.first == label_name; });
-      if (!clash) break;
-      label_name = "exported_" + label_name;
+    bool clash = std::any_of(constant_labels.begin(), constant_labels.end(),
+                             [&](const auto& c) { return c.first == label.first; });
+    if (!clash) {
+      effective.emplace_back(label.first, label.second);
+      continue;
     }
-    effective.emplace_back(std::move(label_name), label.second);
+    std::string name_for = "exported_" + label.first;
+    while (taken(name_for)) name_for = "exported_" + name_for;
+    renamed.reserve(labels.size());  // no reallocation: effective keeps views into it
+    renamed.push_back(std::move(name_for));
+    effective.emplace_back(renamed.back(), label.second);
   }
-  for (const auto& c : constant_labels) effective.push_back(c);
+  for (const auto& c : constant_labels) effective.emplace_back(c.first, c.second);
 
   std::vector<std::string> values(family.label_names.size());
   for (const auto& [label_name, label_value] : effective) {
     auto column = std::find(family.label_names.begin(), family.label_names.end(), label_name);
     std::size_t i;
     if (column == family.label_names.end()) {
-      family.label_names.push_back(label_name);
+      if (!family.samples.empty()) ragged[index] = 1;
+      family.label_names.emplace_back(label_name);
       values.emplace_back();
       i = family.label_names.size() - 1;
     } else {
@@ -980,19 +1077,18 @@ bool FamilyBuilder::State::add(std::string_view name, std::string_view help, Met
   std::size_t used = used_length(values);
   std::uint64_t h = mix(index, std::string_view(reinterpret_cast<const char*>(&suffix), 1));
   for (std::size_t i = 0; i < used; ++i) h = mix(h, values[i]);
-  auto range = seen.equal_range(h);
-  for (auto it = range.first; it != range.second; ++it) {
-    const auto& [f, s] = it->second;
-    if (f != index) continue;
-    const Sample& other = family.samples[s];
+  std::size_t mask = seen.size() - 1;
+  for (std::size_t i = h & mask; seen[i].family != Seen::kFree; i = (i + 1) & mask) {
+    const Seen& slot = seen[i];
+    if (slot.hash != h || slot.family != index) continue;
+    const Sample& other = family.samples[slot.sample];
     if (other.suffix != suffix || used_length(other.label_values) != used) continue;
     if (std::equal(values.begin(), values.begin() + static_cast<long>(used),
                    other.label_values.begin())) {
       return false;  // "was created multiple times. Keeping the first occurrence."
     }
   }
-  seen.emplace(h, std::pair{static_cast<std::uint32_t>(index),
-                            static_cast<std::uint32_t>(family.samples.size())});
+  remember(h, static_cast<std::uint32_t>(index), static_cast<std::uint32_t>(family.samples.size()));
   family.samples.push_back(Sample{std::move(values), value, suffix});
   ++samples;
   return true;
@@ -1024,7 +1120,9 @@ bool FamilyBuilder::has_family(std::string_view name) const {
 std::size_t FamilyBuilder::sample_count() const { return state_->samples; }
 
 std::vector<Family> FamilyBuilder::take() && {
-  for (auto& family : state_->families) {
+  for (std::size_t f = 0; f < state_->families.size(); ++f) {
+    if (!state_->ragged[f]) continue;
+    Family& family = state_->families[f];
     for (auto& sample : family.samples) sample.label_values.resize(family.label_names.size());
   }
   std::vector<Family> out = std::move(state_->families);

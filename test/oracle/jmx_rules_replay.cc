@@ -1,50 +1,21 @@
-// Runs the rules engine on the MBeans of a bean spec (the format JmxRulesOracle.java reads)
-// and prints the series in the text format: the "ours" side of jmx_rules_oracle.py.
+// Runs the rules engine on the MBeans of a bean spec (bean_spec.h) and prints the series in
+// the text format: the "ours" side of jmx_rules_oracle.py.
 //
 //   jmx_rules_replay [--planned] SPEC RULES.yaml [0.20|1.x]
 //   jmx_rules_replay --plan RULES.yaml        (prints the planned Jolokia reads)
 //
 // --planned: only the leaves the rules' plan() reads reach the rules (what the bridge does), and
-// the number of leaves read out of all leaves goes to stderr.
-//
-// Spec lines: `bean <ObjectName>`, `attr <Name> <int|long|double|float|boolean|string|null>
-// <value as Java prints it>`, `composite <Name> item=type:value;...`, `# comment`.
+// the number of leaves read out of all goes to stderr.
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "bean_spec.h"
 #include "khe/jmx/jmx_rules.h"
 #include "khe/metrics/text_format.h"
 
 namespace {
-
-using khe::jmx::BeanLeaf;
-using khe::jmx::LeafValue;
-
-LeafValue value_of(const std::string& type, const std::string& text) {
-  LeafValue v;
-  v.text = text;
-  if (type == "string") {
-    v.kind = LeafValue::Kind::kString;
-  } else if (type == "null") {
-    v.kind = LeafValue::Kind::kNull;
-    v.text = "null";
-  } else if (type == "boolean") {
-    v.kind = LeafValue::Kind::kBoolean;
-    v.number = text == "true" ? 1 : 0;
-  } else {
-    v.kind = LeafValue::Kind::kNumber;
-    v.number = text == "NaN" ? std::nan("") : std::stod(text);
-  }
-  return v;
-}
-
-}  // namespace
 
 bool planned_read(const std::vector<khe::jmx::PlannedRead>& plan,
                   const std::vector<khe::jmx::ObjectNamePattern>& patterns,
@@ -58,21 +29,26 @@ bool planned_read(const std::vector<khe::jmx::PlannedRead>& plan,
   return false;
 }
 
-int main(int argc, char** argv) {
-  if (argc == 3 && std::string(argv[1]) == "--plan") {
-    auto rules = khe::jmx::JmxRules::load_file(argv[2]);
-    if (!rules) {
-      std::cerr << rules.error().to_string() << "\n";
-      return 1;
-    }
-    for (const auto& read : rules->plan()) {
-      std::cout << read.mbean;
-      for (const auto& a : read.attributes)
-        std::cout << (&a == &read.attributes.front() ? "  " : ",") << a;
-      std::cout << "\n";
-    }
-    return 0;
+int print_plan(const char* path) {
+  auto rules = khe::jmx::JmxRules::load_file(path);
+  if (!rules) {
+    std::cerr << rules.error().to_string() << "\n";
+    return 1;
   }
+  for (const auto& read : rules->plan()) {
+    std::cout << read.mbean;
+    for (std::size_t i = 0; i < read.attributes.size(); ++i) {
+      std::cout << (i == 0 ? "  " : ",") << read.attributes[i];
+    }
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "--plan") return print_plan(argv[2]);
   bool planned = argc > 1 && std::string(argv[1]) == "--planned";
   if (planned) {
     --argc;
@@ -90,9 +66,9 @@ int main(int argc, char** argv) {
     std::cerr << rules.error().to_string() << "\n";
     return 1;
   }
-  std::ifstream spec(argv[1]);
+  auto spec = khe::jmx::testing::read_bean_spec(argv[1]);
   if (!spec) {
-    std::cerr << "cannot read " << argv[1] << "\n";
+    std::cerr << spec.error().to_string() << "\n";
     return 2;
   }
   const auto plan = rules->plan();
@@ -105,67 +81,20 @@ int main(int argc, char** argv) {
     }
     patterns.push_back(std::move(pattern).value());
   }
+  std::vector<bool> included(spec->beans.size());
+  for (std::size_t i = 0; i < spec->beans.size(); ++i)
+    included[i] = rules->includes(spec->beans[i]);
   std::size_t leaves = 0, read = 0;
   khe::jmx::FamilyBuilder builder;
-  std::optional<khe::jmx::ObjectName> bean;
-  bool included = false;
-  const std::vector<std::string> no_keys;
-  std::string line;
-  while (std::getline(spec, line)) {
-    auto start = line.find_first_not_of(" \t");
-    if (start == std::string::npos || line[start] == '#') continue;
-    line = line.substr(start);
-    std::istringstream in(line);
-    std::string kind;
-    in >> kind;
-    if (kind == "bean") {
-      auto parsed = khe::jmx::ObjectName::parse(line.substr(5));
-      if (!parsed) {
-        std::cerr << parsed.error().to_string() << "\n";
-        return 2;
-      }
-      bean = std::move(parsed).value();
-      included = rules->includes(*bean);
-      continue;
-    }
-    if (!bean) return 2;
-    std::string name, rest;
-    in >> name;
-    std::getline(in, rest);
-    if (!rest.empty() && rest[0] == ' ') rest.erase(0, 1);
-    if (!included) continue;
+  for (const auto& leaf : spec->leaves) {
+    if (!included[leaf.bean]) continue;
     ++leaves;
-    if (planned && !planned_read(plan, patterns, *bean, name)) continue;
+    if (planned && !planned_read(plan, patterns, spec->beans[leaf.bean], leaf.top_attribute()))
+      continue;
     ++read;
-    if (kind == "attr") {
-      auto space = rest.find(' ');
-      std::string type = rest.substr(0, space);
-      std::string text = space == std::string::npos ? "" : rest.substr(space + 1);
-      BeanLeaf leaf{bean->domain, bean->properties, no_keys, name, value_of(type, text)};
-      rules->apply(leaf, builder);
-    } else if (kind == "composite") {
-      const std::vector<std::string> keys{name};
-      std::stringstream items(rest);
-      std::string item;
-      std::vector<std::pair<std::string, std::string>> sorted;  // CompositeType keys are sorted
-      while (std::getline(items, item, ';')) {
-        auto eq = item.find('=');
-        sorted.emplace_back(item.substr(0, eq), item.substr(eq + 1));
-      }
-      std::sort(sorted.begin(), sorted.end());
-      for (const auto& [item_name, typed] : sorted) {
-        auto colon = typed.find(':');
-        std::string text = typed.substr(colon + 1);
-        BeanLeaf leaf{bean->domain, bean->properties, keys, item_name,
-                      value_of(typed.substr(0, colon), text)};
-        rules->apply(leaf, builder);
-      }
-    } else {
-      std::cerr << "bad spec line: " << line << "\n";
-      return 2;
-    }
+    rules->apply(spec->leaf(leaf), builder);
   }
-  if (planned) std::cerr << "plan reads " << read << " of " << leaves << " attributes\n";
+  if (planned) std::cerr << "plan reads " << read << " of " << leaves << " leaves\n";
   std::string out;
   khe::render_text(std::move(builder).take(), out);
   std::cout << out;
