@@ -123,7 +123,9 @@ Result<Collection> JmxCollector::collect(Clock::time_point deadline) {
       return rules_wanted || jvm_wanted;
     };
     auto on_leaf = [&](const jmx::BeanLeaf& leaf) {
-      if (rules_wanted) rules_->apply(leaf, builder);
+      // jmx_exporter never reads some leaves (Runtime's SystemProperties, ...) that the JVM
+      // series still need.
+      if (rules_wanted && !jmx::jmx_exporter_skips(*bean, leaf)) rules_->apply(leaf, builder);
       if (jvm_wanted) jvm.observe(*bean, leaf);
     };
     auto outcomes = jmx::walk_bulk_reply(*reply, reads_, filter, on_leaf);

@@ -1,5 +1,7 @@
 #include "khe/jmx/object_name.h"
 
+#include <algorithm>
+
 namespace khe::jmx {
 namespace {
 
@@ -43,19 +45,73 @@ Result<std::pair<std::string, std::string>> split_property(std::string_view whol
 }  // namespace
 
 Result<ObjectName> ObjectName::parse(std::string_view text) {
-  auto colon = text.find(':');
-  if (colon == std::string_view::npos) return bad_name(text, "no ':' after the domain", ErrorKind::kProtocol);
   ObjectName name;
-  name.domain = std::string(text.substr(0, colon));
-  auto parts = split_properties(text.substr(colon + 1), ErrorKind::kProtocol);
-  if (!parts) return parts.error();
-  for (auto part : *parts) {
-    auto property = split_property(text, part, ErrorKind::kProtocol);
-    if (!property) return property.error();
-    name.properties.push_back(std::move(property).value());
-  }
-  if (name.properties.empty()) return bad_name(text, "no key properties", ErrorKind::kProtocol);
+  if (auto error = parse_into(text, name)) return std::move(*error);
   return name;
+}
+
+namespace {
+
+// Assigns only when the text differs: consecutive beans of a reply share most of their keys
+// and values, and a compare is cheaper than a copy.
+void assign_if_changed(std::string& target, std::string_view text) {
+  if (std::string_view(target) != text) target.assign(text.data(), text.size());
+}
+
+}  // namespace
+
+std::optional<Error> ObjectName::parse_into(std::string_view text, ObjectName& out) {
+  auto colon = text.find(':');
+  if (colon == std::string_view::npos) {
+    return bad_name(text, "no ':' after the domain", ErrorKind::kProtocol);
+  }
+  assign_if_changed(out.domain, text.substr(0, colon));
+  std::string_view list = text.substr(colon + 1);
+  const bool has_quotes = list.find('"') != std::string_view::npos;
+  std::size_t count = 0;
+  std::size_t start = 0;
+  // Splits at the commas outside quoted values, like split_properties(), without a vector of
+  // parts; a property's strings are assigned in place so their capacity is reused.
+  for (;;) {
+    std::size_t end = list.size();
+    if (!has_quotes) {
+      end = std::min(list.find(',', start), list.size());
+    } else {
+      bool quoted = false;
+      std::size_t i = start;
+      for (; i < list.size(); ++i) {
+        const char c = list[i];
+        if (quoted) {
+          if (c == '\\') {
+            ++i;
+          } else if (c == '"') {
+            quoted = false;
+          }
+        } else if (c == '"') {
+          quoted = true;
+        } else if (c == ',') {
+          break;
+        }
+      }
+      if (quoted) return bad_name(text, "unterminated quoted value", ErrorKind::kProtocol);
+      end = std::min(i, list.size());
+    }
+    std::string_view part = list.substr(start, end - start);
+    auto equals = part.find('=');
+    if (equals == std::string_view::npos) {
+      return bad_name(text, "property '" + std::string(part) + "' has no '='",
+                      ErrorKind::kProtocol);
+    }
+    if (equals == 0) return bad_name(text, "property with an empty key", ErrorKind::kProtocol);
+    if (count == out.properties.size()) out.properties.emplace_back();
+    assign_if_changed(out.properties[count].first, part.substr(0, equals));
+    assign_if_changed(out.properties[count].second, part.substr(equals + 1));
+    ++count;
+    if (end >= list.size()) break;
+    start = end + 1;
+  }
+  out.properties.resize(count);
+  return std::nullopt;
 }
 
 std::string ObjectName::to_string() const {

@@ -28,7 +28,7 @@ enum class CounterNaming {
 
 // One Jolokia pattern read: what the planner decided must be read to feed the rules.
 struct PlannedRead {
-  std::string mbean;                    // ObjectName pattern, e.g. "kafka.server:type=BrokerTopicMetrics,*"
+  std::string mbean;  // ObjectName pattern, e.g. "kafka.server:type=BrokerTopicMetrics,*"
   std::vector<std::string> attributes;  // empty: every attribute (a rule could match any)
   bool operator==(const PlannedRead&) const = default;
 };
@@ -57,6 +57,8 @@ class FamilyBuilder {
   // label of that name keeps its value under `exported_<name>`, as Prometheus does with
   // honor_labels: false.
   void set_constant_labels(std::vector<std::pair<std::string, std::string>> labels);
+  // Whether a family of that name exists (its type and help are then fixed).
+  bool has_family(std::string_view name) const;
   std::size_t sample_count() const;
   std::vector<Family> take() &&;
 

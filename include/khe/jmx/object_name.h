@@ -8,6 +8,7 @@
 // Plain values; parsing is pure and never throws.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -26,6 +27,10 @@ struct ObjectName {
   // "kafka.server:type=BrokerTopicMetrics,name=MessagesInPerSec". Error kind kProtocol on
   // a missing ':', an empty key, a property without '=', or an unterminated quoted value.
   static Result<ObjectName> parse(std::string_view text);
+  // The same into an existing name, reusing its strings' storage: the Jolokia reply walker
+  // parses one name per MBean and keeps no allocation per bean this way. On an error `out`
+  // holds a partial name.
+  static std::optional<Error> parse_into(std::string_view text, ObjectName& out);
   // Back to "domain:k=v,k2=v2" in the same order.
   std::string to_string() const;
   bool operator==(const ObjectName&) const = default;
@@ -40,11 +45,15 @@ class ObjectNamePattern {
   const std::string& text() const { return text_; }
   const std::string& domain() const { return domain_; }
   bool domain_is_pattern() const;
+  // The key properties the pattern names (values may contain * and ?), and whether other
+  // properties are allowed (a trailing ",*" or a lone "*").
+  const PropertyList& properties() const { return properties_; }
+  bool any_other_properties() const { return any_other_properties_; }
 
  private:
   std::string text_;
-  std::string domain_;      // may contain * and ?
-  PropertyList properties_;  // values may contain * and ?
+  std::string domain_;                 // may contain * and ?
+  PropertyList properties_;            // values may contain * and ?
   bool any_other_properties_ = false;  // trailing ",*" or a lone "*"
 };
 
