@@ -179,6 +179,32 @@ def check_layout(rules, known):
     return problems
 
 
+def self_test_layout(rules, known):
+    """The layout checks must report each of these breakages of a copy of the first rule."""
+    import copy
+    breakages = {
+        "misspelt metric": (lambda r: setattr(r, "expr", r.expr.replace("kafka_", "kafak_", 1)),
+                            "published by nothing"),
+        "counter without rate": (lambda r: setattr(
+            r, "expr", "kafka_server_replicamanager_isrshrinkspersec > 0"), "without rate()"),
+        "no severity": (lambda r: r.labels.pop("severity"), "severity None"),
+        "info severity": (lambda r: r.labels.update(severity="info"), "severity 'info'"),
+        "runbook anchor": (lambda r: r.annotations.update(
+            runbook_url=r.annotations["runbook_url"] + "x"), "no heading"),
+        "runbook file": (lambda r: r.annotations.update(
+            runbook_url="alerts/runbooks/nothing.md#" + r.name.lower()), "does not exist"),
+        "no description": (lambda r: r.annotations.pop("description"), "no description"),
+        "no for": (lambda r: setattr(r, "for_line", None), "no `for`"),
+    }
+    unnoticed = []
+    for what, (breakage, expected) in breakages.items():
+        broken = copy.deepcopy(rules[0])
+        breakage(broken)
+        if not any(expected in p for p in check_layout([broken], known)):
+            unnoticed.append(f"self-test: layout check missed: {what}")
+    return unnoticed
+
+
 def mutated_tree(rules, mutate):
     """A temporary copy of alerts/ and test/alerts/ whose rules are mutated by
     mutate(rule, lines) -> lines (the rule's own lines, replaced in place)."""
@@ -284,7 +310,9 @@ def main():
             rules.extend(read_rules(path))
         except ValueError as e:
             problems.append(str(e))
-    problems += check_layout(rules, promql_lite.KnownMetrics())
+    known = promql_lite.KnownMetrics()
+    problems += check_layout(rules, known)
+    problems += self_test_layout(rules, known)
     if not problems:
         problems += check_mutants(rules)
 

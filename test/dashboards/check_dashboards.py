@@ -96,7 +96,7 @@ def expand(expr):
     return promql_lite.substitute(expr, values)
 
 
-def check_expr(where, expr, defined, known, problems, is_variable=False):
+def check_expr(where, expr, defined, known, problems):
     used = promql_lite.variables(expr)
     for name in sorted(used - BUILTIN_VARIABLES - set(defined)):
         problems.append(f"{where}: ${name} is not a variable defined before it")
@@ -119,8 +119,8 @@ def check_expr(where, expr, defined, known, problems, is_variable=False):
             elif sel.range not in ("$__rate_interval", "$__range"):
                 problems.append(f"{where}: range [{sel.range}] is neither $__rate_interval nor $__range")
         for label, op, value in REQUIRED_MATCHERS:
-            needed = label in defined and not (is_variable and label not in defined)
-            if needed and (label, op, value) not in sel.matchers:
+            # A variable's own query can only narrow by the variables defined before it.
+            if label in defined and (label, op, value) not in sel.matchers:
                 problems.append(f"{where}: {sel.name} lacks {label}{op}\"{value}\"")
         for label, op, value in sel.matchers:
             if promql_lite.variables(value) and op != "=~":
@@ -173,7 +173,7 @@ def check_dashboard(name, d, known, alerts, problems, exprs):
         if not m or m.group(2) != vname:
             problems.append(f"{where}: query {variable_query(v)!r} is not label_values(<selector>, {vname})")
         else:
-            check_expr(where, m.group(1), defined, known, problems, is_variable=True)
+            check_expr(where, m.group(1), defined, known, problems)
             exprs.append((where, expand(m.group(1))))
         defined.append(vname)
 
