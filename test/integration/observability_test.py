@@ -265,11 +265,11 @@ class DashboardsAndAlertsOnALiveCluster(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        for name in ("prometheus",):
-            if getattr(cls, name, None):
-                getattr(cls, name).stop()
+        if getattr(cls, "prometheus", None):
+            cls.prometheus.stop()
         if getattr(cls, "exporter", None):
             cls.exporter.stop()
+            shutil.rmtree(cls.exporter.dir, ignore_errors=True)
         cluster = getattr(cls, "cluster", None)
         if cluster:
             for n in (2, 3):  # a failed ZooKeeper phase may have left them frozen
