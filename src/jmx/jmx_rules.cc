@@ -629,11 +629,17 @@ void JmxRules::State::emit(const Outcome& outcome, const BeanLeaf& leaf, FamilyB
   }
   Scratch& s = scratch();
   std::string_view name = outcome.name;
-  if (counter_naming == CounterNaming::kJmxExporter1x && outcome.type == MetricType::kCounter &&
-      !ends_with(name, "_total")) {
-    s.name.assign(name);
-    s.name += "_total";
-    name = s.name;
+  MetricType type = outcome.type;
+  if (type == MetricType::kCounter && !ends_with(name, "_total")) {
+    if (counter_naming == CounterNaming::kJmxExporter1x) {
+      s.name.assign(name);
+      s.name += "_total";
+      name = s.name;
+    } else {
+      // jmx_exporter 0.20 (simpleclient 0.16) writes `# TYPE <name>_total counter` above samples
+      // named <name>: Prometheus reads those samples as untyped, and so do we.
+      type = MetricType::kUntyped;
+    }
   }
   std::string_view help;
   if (!outcome.default_help) {
@@ -642,7 +648,7 @@ void JmxRules::State::emit(const Outcome& outcome, const BeanLeaf& leaf, FamilyB
     default_help(leaf, s.help);
     help = s.help;
   }
-  out.add(name, help, outcome.type, outcome.labels, value);
+  out.add(name, help, type, outcome.labels, value);
 }
 
 JmxRules::JmxRules(std::unique_ptr<State> state) : state_(std::move(state)) {}

@@ -57,7 +57,10 @@ def parse(text):
 def type_of(name, types):
     if name in types:
         return types[name]
-    for suffix, kind in (("_total", "counter"), ("_info", "gauge")):
+    # 0.20 types a COUNTER named x as `# TYPE x_total counter` over samples named x: Prometheus
+    # reads those samples as untyped, and that is what the bridge exposes. Samples named x_total
+    # under that TYPE line are counters (found above).
+    for suffix, kind in (("_info", "gauge"),):
         if types.get(name + suffix) == kind:
             return kind
     return "untyped"

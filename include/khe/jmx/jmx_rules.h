@@ -22,7 +22,11 @@
 namespace khe::jmx {
 
 enum class CounterNaming {
-  kJmxExporter020,  // names exactly as the rule writes them (jmx_exporter 0.20.x)
+  // Names exactly as the rule writes them, as jmx_exporter 0.20.x's text format does. A COUNTER
+  // whose name lacks `_total` is exposed untyped: 0.20 puts `# TYPE <name>_total counter` above
+  // samples named <name>, which Prometheus reads as untyped. (Prometheus negotiates
+  // OpenMetrics with 0.20, which then names those samples <name>_total: kJmxExporter1x's names.)
+  kJmxExporter020,
   kJmxExporter1x,   // COUNTER names get `_total` appended unless they already end in it
 };
 
