@@ -224,7 +224,9 @@ std::string domain_pattern(const Units& units, bool anchored, bool* impossible) 
         *impossible = true;  // no domain contains these
         return "*";
       }
-      d += u.ch;
+      // JMX refuses control characters in names, and one malformed ObjectName fails a whole
+      // Jolokia bulk request: such a character only widens.
+      d += static_cast<unsigned char>(u.ch) < 0x20 ? '?' : u.ch;
     } else if (u.max == 0) {
       continue;
     } else if (u.min == 1 && u.max == 1) {
@@ -237,12 +239,18 @@ std::string domain_pattern(const Units& units, bool anchored, bool* impossible) 
   return d;
 }
 
+bool has_control(const std::string& text) {
+  return std::any_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+}
+
 bool clean_key(const std::string& key) {
-  return !key.empty() && key.find_first_of("*?,=:\"") == std::string::npos;
+  return !key.empty() && key.find_first_of("*?,=:\"") == std::string::npos && !has_control(key);
 }
 
 std::string clean_value(const std::string& value) {
-  if (value.empty() || value.find_first_of(",=:\"\\\n\r") != std::string::npos) return "*";
+  if (value.empty() || value.find_first_of(",=:\"\\") != std::string::npos || has_control(value))
+    return "*";
   return value;
 }
 
