@@ -192,6 +192,10 @@ TEST(JmxRulesLoad, BadValuesAreClearErrors) {
   EXPECT_NE(load_error("includeObjectNames: kafka.server:*\n"), "");
   EXPECT_NE(load_error("excludeObjectNameAttributes: {\"a:b=c\": Count}\n"), "");
   EXPECT_EQ(load_error("rules:\n  - pattern: [\n").substr(0, 27), "rules.yaml:3: invalid YAML:");
+  EXPECT_EQ(load_error("rules: []\nlowercaseOutputName: true\nrules: []\n"),
+            "rules.yaml:3: rules: repeated key");
+  EXPECT_EQ(load_error("rules:\n- pattern: a\n  pattern: b\n"),
+            "rules.yaml:3: rules[0].pattern: repeated key");
 }
 
 TEST(JmxRulesLoad, YamlScalarsAreReadAsSnakeYamlReadsThem) {
