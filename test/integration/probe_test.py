@@ -224,6 +224,48 @@ class EndToEndProbe(unittest.TestCase):
         self.assertNotEqual(new_workers, workers)
         self.assertIn("probe worker restarted", self.exporter.logs())
 
+    def test_5_an_existing_topic_that_misses_brokers_is_reported_or_given_partitions(self):
+        c = self.cluster
+        # Made by hand with one partition whose preferred leader is broker 1.
+        c.tool("kafka.admin.TopicCommand", "--bootstrap-server", c.bootstrap, "--create",
+               "--topic", "hand-made", "--replica-assignment", "1:2:0")
+        probe = ("  enabled: false\nprobe:\n  enabled: true\n  topic: hand-made\n"
+                 "  group: hand-made-probe\n  interval: 500ms\n")
+
+        def receiving(m, partitions):
+            got = per_partition(m, "kafka_probe_messages_received_total")
+            return len(got) == partitions and all(v >= 2 for v in got.values())
+
+        report_only = Exporter(c.bootstrap, collector="probe", extra_yaml=probe)
+        try:
+            m = report_only.wait_until(lambda m: receiving(m, 1), timeout=60,
+                                       what="the hand-made topic probed")
+            self.assertEqual(m.value("kafka_probe_topic_partitions"), 1)
+            self.assertEqual(m.value("kafka_probe_topic_uncovered_brokers"), 2)
+            self.assertEqual(m.value("kafka_probe_broker_led_partitions", broker=0), 0)
+            self.assertEqual(m.value("kafka_probe_broker_led_partitions", broker=1), 1)
+            self.assertIn("brokers 0, 2 are the preferred leader of no partition of topic "
+                          "'hand-made' (1 partitions); probe.add_partitions is false",
+                          report_only.logs())
+        finally:
+            report_only.stop()
+
+        extend = Exporter(c.bootstrap, collector="probe",
+                          extra_yaml=probe + "  add_partitions: true\n")
+        try:
+            m = extend.wait_until(lambda m: receiving(m, BROKERS), timeout=60,
+                                  what="partitions added for brokers 0 and 2, all probed")
+            self.assertEqual(m.value("kafka_probe_topic_partitions"), BROKERS)
+            self.assertEqual(m.value("kafka_probe_topic_uncovered_brokers"), 0)
+            out = c.tool("kafka.admin.TopicCommand", "--bootstrap-server", c.bootstrap,
+                         "--describe", "--topic", "hand-made").stdout
+            leaders = sorted(int(line.split("Leader:")[1].split()[0])
+                             for line in out.splitlines() if "Leader:" in line)
+            self.assertEqual(leaders, list(range(BROKERS)), out)
+            self.assertIn("exercises every broker again", extend.logs())
+        finally:
+            extend.stop()
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
