@@ -21,24 +21,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test",
                                 "integration"))
 from khe_testlib import Cluster, Exporter  # noqa: E402
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
-
-
-def memory_kib(pid):
-    out = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                out[key] = int(value.split()[0])
-    return out
+from lag_bench import proc_cpu_seconds, proc_status  # noqa: E402
 
 
 def buckets(m, name):
@@ -91,11 +74,13 @@ def main():
         time.sleep(args.warmup)
         m0 = exporter.metrics()
         t0 = time.time()
-        cpu0 = {"worker": cpu_seconds(worker), "exporter": cpu_seconds(exporter.proc.pid)}
+        cpu0 = {"worker": proc_cpu_seconds(worker),
+                "exporter": proc_cpu_seconds(exporter.proc.pid)}
         time.sleep(args.seconds)
         m1 = exporter.metrics()
         wall = time.time() - t0
-        cpu1 = {"worker": cpu_seconds(worker), "exporter": cpu_seconds(exporter.proc.pid)}
+        cpu1 = {"worker": proc_cpu_seconds(worker),
+                "exporter": proc_cpu_seconds(exporter.proc.pid)}
 
         print(f"probe at defaults (interval {args.interval}, 128-byte messages, acks=all), "
               f"{args.brokers} brokers, {wall:.0f} s measured after {args.warmup} s warm-up")
@@ -103,9 +88,9 @@ def main():
                                                     exporter.proc.pid)):
             key = "worker" if who.startswith("probe") else "exporter"
             used = cpu1[key] - cpu0[key]
-            mem = memory_kib(pid)
+            rss, peak = proc_status(pid, "VmRSS") / 2**20, proc_status(pid, "VmHWM") / 2**20
             print(f"  {who:<33} CPU {used:6.2f} s = {100 * used / wall:5.2f} % of one core   "
-                  f"RSS {mem['VmRSS'] / 1024:6.1f} MiB (peak {mem['VmHWM'] / 1024:6.1f} MiB)")
+                  f"RSS {rss:6.1f} MiB (peak {peak:6.1f} MiB)")
         for what in ("produced", "received", "failed", "lost", "late", "duplicated"):
             name = f"kafka_probe_messages_{what}_total"
             print(f"  messages {what:<11} {total(m1, name) - total(m0, name):8.0f}")

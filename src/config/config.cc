@@ -381,16 +381,17 @@ double number(const YAML::Node& node, const std::string& key) {
 
 void parse_probe(const YAML::Node& node, Config& config) {
   expect_map(node, "probe",
-             {"enabled", "topic", "group", "interval", "message_size", "acks",
-              "replication_factor", "partitions_per_broker", "create_topic", "add_partitions",
-              "produce_timeout", "loss_timeout", "latency_buckets"});
+             {"enabled", "topic", "group", "interval", "message_size", "acks", "replication_factor",
+              "partitions_per_broker", "create_topic", "add_partitions", "produce_timeout",
+              "loss_timeout", "latency_buckets"});
   auto& p = config.probe;
   if (node["enabled"]) config.probe_enabled = boolean(node["enabled"], "probe.enabled");
   if (node["topic"]) {
     p.topic = scalar(node["topic"], "probe.topic");
     bool legal = !p.topic.empty() && p.topic.size() <= 249 && p.topic != "." && p.topic != "..";
     for (char c : p.topic) {
-      legal = legal && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
+      legal = legal &&
+              (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
     }
     if (!legal) {
       fail(node["topic"], "probe.topic",
@@ -416,8 +417,8 @@ void parse_probe(const YAML::Node& node, Config& config) {
     if (p.acks == "-1") p.acks = "all";
     if (p.acks != "all" && p.acks != "1") {
       fail(node["acks"], "probe.acks",
-           "must be all or 1 (with 0 nothing is acknowledged, so nothing can be called lost), "
-           "got '" + p.acks + "'");
+           std::string("must be all or 1 (with 0 nothing is acknowledged, so nothing can be ") +
+               "called lost), got '" + p.acks + "'");
     }
   }
   if (node["replication_factor"]) {

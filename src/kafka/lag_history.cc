@@ -64,12 +64,14 @@ PartitionStatus evaluate_partition_status(const std::vector<CommitObservation>& 
   // at or below its last commit: it was caught up a moment ago and may just not have seen the
   // new message yet (Burrow #338).
   if (now - newest.time > newest.time - oldest.time) {
-    bool recently_caught_up = std::any_of(recent_latest.begin(), recent_latest.end(),
-                                          [&](std::int64_t latest) { return latest <= newest.offset; });
+    bool recently_caught_up =
+        std::any_of(recent_latest.begin(), recent_latest.end(),
+                    [&](std::int64_t latest) { return latest <= newest.offset; });
     if (!recently_caught_up) return PartitionStatus::kStop;
   }
   // Zero lag at any commit in the window: the consumer keeps up, nothing else is checked.
-  if (std::any_of(window.begin(), window.end(), [&](const auto& c) { return c.lag <= allowed_lag; })) {
+  if (std::any_of(window.begin(), window.end(),
+                  [&](const auto& c) { return c.lag <= allowed_lag; })) {
     return PartitionStatus::kOk;
   }
   if (window.size() < 2) return PartitionStatus::kOk;  // see the header

@@ -16,7 +16,8 @@ Result<Collection> ProbeCollector::collect(std::chrono::steady_clock::time_point
   if (!report) return report.error();
   const auto& r = report.value();
   if (r.run != last_run_) {
-    if (last_run_ != 0) spdlog::info("probe worker restarted; run {:016x} follows {:016x}", r.run, last_run_);
+    if (last_run_ != 0)
+      spdlog::info("probe worker restarted; run {:016x} follows {:016x}", r.run, last_run_);
     last_run_ = r.run;
   }
   ledger_.apply(r);

@@ -56,8 +56,8 @@ std::vector<Family> build_probe_families(const ProbeLedger& ledger, const ProbeT
        &ProbeCounts::lost},
       {"kafka_probe_messages_late_total",
        "Lost probe messages that arrived after their loss timeout", &ProbeCounts::late},
-      {"kafka_probe_messages_duplicated_total",
-       "Probe messages received more than once", &ProbeCounts::duplicated},
+      {"kafka_probe_messages_duplicated_total", "Probe messages received more than once",
+       &ProbeCounts::duplicated},
   };
   for (const auto& c : counters) {
     auto& family = out.family(c.name, c.help, MetricType::kCounter, route);
@@ -94,8 +94,8 @@ std::vector<Family> build_probe_families(const ProbeLedger& ledger, const ProbeT
       .add({}, static_cast<double>(ledger.outstanding()));
 
   if (topic.known) {
-    out.family("kafka_probe_topic_partitions", "Partitions of the probe topic (0: it does not exist)",
-               MetricType::kGauge, {})
+    out.family("kafka_probe_topic_partitions",
+               "Partitions of the probe topic (0: it does not exist)", MetricType::kGauge, {})
         .add({}, static_cast<double>(topic.partitions.size()));
     std::map<std::int32_t, int> led;
     for (auto b : topic.brokers) led[b] = 0;

@@ -30,7 +30,8 @@ std::uint64_t LatencyHistogram::cumulative(std::size_t i) const {
   return total;
 }
 
-ProbeLedger::ProbeLedger(std::vector<double> latency_buckets, std::chrono::milliseconds loss_timeout)
+ProbeLedger::ProbeLedger(std::vector<double> latency_buckets,
+                         std::chrono::milliseconds loss_timeout)
     : bounds_(std::move(latency_buckets)),
       loss_timeout_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(loss_timeout).count()),
       commit_(&bounds_) {}
@@ -75,7 +76,8 @@ void ProbeLedger::apply(const ProbeReport& report) {
 
 void ProbeLedger::on_send(const ProbeSend& send) {
   ProbeRoute route{send.partition, send.broker};
-  if (!outstanding_.emplace(send.id, Outstanding{route, send.sent_ns, Ack::kPending, false}).second) {
+  if (!outstanding_.emplace(send.id, Outstanding{route, send.sent_ns, Ack::kPending, false})
+           .second) {
     return;  // reported twice: counted once
   }
   touch(route);
@@ -176,9 +178,8 @@ void ProbeLedger::expire(std::int64_t now_ns, std::int64_t worker_started_ns) {
     ++it;  // settle() erases the entry
     settle(id, route, outcome, now_ns);
   }
-  while (!settled_order_.empty() &&
-         (settled_order_.front().first + loss_timeout_ns_ < now_ns ||
-          settled_order_.size() > kMaxRemembered)) {
+  while (!settled_order_.empty() && (settled_order_.front().first + loss_timeout_ns_ < now_ns ||
+                                     settled_order_.size() > kMaxRemembered)) {
     settled_.erase(settled_order_.front().second);
     settled_order_.pop_front();
   }

@@ -11,7 +11,8 @@ namespace {
 std::vector<std::int32_t> replicas_from(const std::vector<std::int32_t>& brokers, std::size_t first,
                                         std::size_t replication) {
   std::vector<std::int32_t> replicas;
-  for (std::size_t i = 0; i < replication; ++i) replicas.push_back(brokers[(first + i) % brokers.size()]);
+  for (std::size_t i = 0; i < replication; ++i)
+    replicas.push_back(brokers[(first + i) % brokers.size()]);
   return replicas;
 }
 
@@ -85,8 +86,8 @@ ProbeTopicPlan plan_probe_topic(std::vector<std::int32_t> brokers,
   plan.problem = uncovered + "; adding partitions";
   for (std::size_t round = 0; round < per_broker; ++round) {
     for (auto b : plan.uncovered_brokers) {
-      auto at = static_cast<std::size_t>(
-          std::find(brokers.begin(), brokers.end(), b) - brokers.begin());
+      auto at =
+          static_cast<std::size_t>(std::find(brokers.begin(), brokers.end(), b) - brokers.begin());
       plan.assignment.push_back(replicas_from(brokers, at, replication));
     }
   }

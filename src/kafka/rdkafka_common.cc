@@ -44,8 +44,28 @@ std::string bootstrap_list(const KafkaOptions& options) {
   return list;
 }
 
-Result<rd_kafka_conf_t*> make_conf(const KafkaOptions& options,
-                                   const std::vector<std::pair<std::string, std::string>>& defaults) {
+TopicInfo topic_info(const rd_kafka_metadata_topic_t& t) {
+  TopicInfo topic;
+  topic.name = t.topic;
+  topic.internal = topic.name.rfind("__", 0) == 0;
+  for (int j = 0; j < t.partition_cnt; ++j) {
+    const auto& p = t.partitions[j];
+    PartitionInfo partition;
+    partition.partition = p.id;
+    partition.leader = p.leader;
+    partition.replicas.assign(p.replicas, p.replicas + p.replica_cnt);
+    partition.isr.assign(p.isrs, p.isrs + p.isr_cnt);
+    if (p.err != RD_KAFKA_RESP_ERR_NO_ERROR) partition.error = reason_name(p.err);
+    topic.partitions.push_back(std::move(partition));
+  }
+  std::sort(
+      topic.partitions.begin(), topic.partitions.end(),
+      [](const PartitionInfo& a, const PartitionInfo& b) { return a.partition < b.partition; });
+  return topic;
+}
+
+Result<rd_kafka_conf_t*> make_conf(
+    const KafkaOptions& options, const std::vector<std::pair<std::string, std::string>>& defaults) {
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   std::vector<std::pair<std::string, std::string>> settings{
@@ -59,8 +79,8 @@ Result<rd_kafka_conf_t*> make_conf(const KafkaOptions& options,
         RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
       // librdkafka quotes the value in its message; never echo a secret.
-      std::string message = is_secret_key(key) ? "rejected by librdkafka (value not shown)"
-                                               : std::string(errstr);
+      std::string message =
+          is_secret_key(key) ? "rejected by librdkafka (value not shown)" : std::string(errstr);
       return Error{ErrorKind::kConfig, "kafka.properties." + key,
                    "kafka.properties." + key + ": " + message};
     }

@@ -14,6 +14,7 @@
 
 #include "khe/core/error.h"
 #include "khe/kafka/kafka_options.h"
+#include "khe/kafka/lag_model.h"
 
 namespace khe::rdkafka {
 
@@ -30,8 +31,12 @@ std::string bootstrap_list(const KafkaOptions& options);
 // A client configuration: bootstrap.servers, then `defaults`, then the user's properties (TLS,
 // SASL, anything else), which override both; logging goes to spdlog. The caller owns the
 // result. A rejected property is a kConfig Error that never shows a secret's value.
-Result<rd_kafka_conf_t*> make_conf(const KafkaOptions& options,
-                                   const std::vector<std::pair<std::string, std::string>>& defaults);
+Result<rd_kafka_conf_t*> make_conf(
+    const KafkaOptions& options, const std::vector<std::pair<std::string, std::string>>& defaults);
+
+// One topic of a Metadata response, its partitions sorted by id; `internal` for names that start
+// with "__".
+TopicInfo topic_info(const rd_kafka_metadata_topic_t& topic);
 
 struct AdminOptionsDeleter {
   void operator()(rd_kafka_AdminOptions_t* o) const { rd_kafka_AdminOptions_destroy(o); }

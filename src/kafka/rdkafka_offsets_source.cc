@@ -102,21 +102,7 @@ Result<ClusterMetadata> RdKafkaOffsetsSource::metadata(std::chrono::milliseconds
     const auto& t = md->topics[i];
     // A topic being created or deleted answers with an error and no partitions: skip it this poll.
     if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR && t.partition_cnt == 0) continue;
-    TopicInfo topic;
-    topic.name = t.topic;
-    topic.internal = topic.name.rfind("__", 0) == 0;
-    for (int j = 0; j < t.partition_cnt; ++j) {
-      const auto& p = t.partitions[j];
-      PartitionInfo partition;
-      partition.partition = p.id;
-      partition.leader = p.leader;
-      partition.replicas.assign(p.replicas, p.replicas + p.replica_cnt);
-      partition.isr.assign(p.isrs, p.isrs + p.isr_cnt);
-      if (p.err != RD_KAFKA_RESP_ERR_NO_ERROR) partition.error = reason_name(p.err);
-      topic.partitions.push_back(std::move(partition));
-    }
-    std::sort(topic.partitions.begin(), topic.partitions.end(),
-              [](const PartitionInfo& a, const PartitionInfo& b) { return a.partition < b.partition; });
+    TopicInfo topic = rdkafka::topic_info(t);
     out.topics.push_back(std::move(topic));
   }
   rd_kafka_metadata_destroy(md);

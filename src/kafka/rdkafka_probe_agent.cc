@@ -52,6 +52,12 @@ std::uint64_t random_run_id() {
   return id == 0 ? 1 : id;
 }
 
+bool is_authorization_error(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+         err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED ||
+         err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED;
+}
+
 ErrorKind kind_of(rd_kafka_resp_err_t err) {
   switch (err) {
     case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
@@ -126,8 +132,8 @@ class RdKafkaProbeAgent final : public ProbeAgent {
 
   rd_kafka_t* producer_ = nullptr;  // also does metadata and admin requests
   rd_kafka_t* consumer_ = nullptr;
-  rd_kafka_topic_t* topic_handle_ = nullptr;     // on producer_, for metadata of this topic
-  rd_kafka_queue_t* consumer_queue_ = nullptr;   // where commit results arrive
+  rd_kafka_topic_t* topic_handle_ = nullptr;    // on producer_, for metadata of this topic
+  rd_kafka_queue_t* consumer_queue_ = nullptr;  // where commit results arrive
 
   std::atomic<bool> stopping_{false};
   std::mutex sleep_mutex_;
@@ -173,15 +179,15 @@ std::optional<Error> RdKafkaProbeAgent::start() {
     rd_kafka_conf_destroy(producer_conf.value());
     return Error{ErrorKind::kConfig, "probe", std::string("cannot create producer: ") + errstr};
   }
-  auto consumer_conf = rdkafka::make_conf(
-      kafka_, {{"client.id", client_id},
-               {"group.id", probe_.group},
-               {"enable.auto.commit", "false"},
-               {"enable.auto.offset.store", "true"},
-               // A partition the group never committed on is read from its start, so nothing
-               // sent before the consumer got there is missed.
-               {"auto.offset.reset", "earliest"},
-               {"allow.auto.create.topics", "false"}});
+  auto consumer_conf =
+      rdkafka::make_conf(kafka_, {{"client.id", client_id},
+                                  {"group.id", probe_.group},
+                                  {"enable.auto.commit", "false"},
+                                  {"enable.auto.offset.store", "true"},
+                                  // A partition the group never committed on is read from its
+                                  // start, so nothing sent before the consumer got there is missed.
+                                  {"auto.offset.reset", "earliest"},
+                                  {"allow.auto.create.topics", "false"}});
   if (!consumer_conf) return consumer_conf.error();
   rd_kafka_conf_set_opaque(consumer_conf.value(), this);
   consumer_ = rd_kafka_new(RD_KAFKA_CONSUMER, consumer_conf.value(), errstr, sizeof(errstr));
@@ -201,9 +207,10 @@ std::optional<Error> RdKafkaProbeAgent::start() {
 }
 
 RdKafkaProbeAgent::~RdKafkaProbeAgent() {
-  stopping_ = true;
   {
+    // Under the sleepers' mutex, so that none checks stopping_ and then misses the wake-up.
     std::lock_guard lock(sleep_mutex_);
+    stopping_ = true;
   }
   wake_.notify_all();
   for (auto& t : threads_) t.join();
@@ -223,8 +230,8 @@ bool RdKafkaProbeAgent::sleep_until(Clock::time_point until) {
 }
 
 bool RdKafkaProbeAgent::room_for_event() {
-  std::size_t n = events_.sends.size() + events_.acks.size() + events_.receipts.size() +
-                  events_.commits.size();
+  std::size_t n =
+      events_.sends.size() + events_.acks.size() + events_.receipts.size() + events_.commits.size();
   if (n < kMaxBufferedEvents) return true;
   ++events_.dropped_events;
   return false;
@@ -306,20 +313,7 @@ std::optional<ProbeTopicState> RdKafkaProbeAgent::read_topic(
       rd_kafka_metadata_destroy(md);
       return std::nullopt;
     }
-    std::vector<PartitionInfo> parts;
-    for (int j = 0; j < t.partition_cnt; ++j) {
-      const auto& p = t.partitions[j];
-      PartitionInfo info;
-      info.partition = p.id;
-      info.leader = p.leader;
-      info.replicas.assign(p.replicas, p.replicas + p.replica_cnt);
-      info.isr.assign(p.isrs, p.isrs + p.isr_cnt);
-      if (p.err != RD_KAFKA_RESP_ERR_NO_ERROR) info.error = rdkafka::reason_name(p.err);
-      parts.push_back(std::move(info));
-    }
-    std::sort(parts.begin(), parts.end(),
-              [](const auto& a, const auto& b) { return a.partition < b.partition; });
-    partitions = std::move(parts);
+    partitions = rdkafka::topic_info(t).partitions;
   }
   rd_kafka_metadata_destroy(md);
   state.exists = partitions.has_value();
@@ -332,23 +326,28 @@ std::optional<Error> RdKafkaProbeAgent::change_topic(const ProbeTopicPlan& plan,
   char errstr[512];
   rdkafka::QueuePtr queue(rd_kafka_queue_new(producer_));
   auto op = plan.action == ProbeTopicPlan::Action::kCreate ? RD_KAFKA_ADMIN_OP_CREATETOPICS
-                                                            : RD_KAFKA_ADMIN_OP_CREATEPARTITIONS;
+                                                           : RD_KAFKA_ADMIN_OP_CREATEPARTITIONS;
   rdkafka::AdminOptionsPtr options(rd_kafka_AdminOptions_new(producer_, op));
   constexpr auto kAdminTimeout = std::chrono::milliseconds(15000);
-  rd_kafka_AdminOptions_set_request_timeout(options.get(), to_ms(kAdminTimeout), errstr, sizeof(errstr));
-  rd_kafka_AdminOptions_set_operation_timeout(options.get(), to_ms(kAdminTimeout), errstr, sizeof(errstr));
-  const char* what = plan.action == ProbeTopicPlan::Action::kCreate ? "creating" : "adding partitions to";
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), to_ms(kAdminTimeout), errstr,
+                                            sizeof(errstr));
+  rd_kafka_AdminOptions_set_operation_timeout(options.get(), to_ms(kAdminTimeout), errstr,
+                                              sizeof(errstr));
+  const char* what =
+      plan.action == ProbeTopicPlan::Action::kCreate ? "creating" : "adding partitions to";
   if (plan.action == ProbeTopicPlan::Action::kCreate) {
     rd_kafka_NewTopic_t* topic = rd_kafka_NewTopic_new(
         probe_.topic.c_str(), static_cast<int>(plan.assignment.size()), -1, errstr, sizeof(errstr));
-    if (!topic) return Error{ErrorKind::kConfig, probe_.topic, std::string("probe topic: ") + errstr};
+    if (!topic)
+      return Error{ErrorKind::kConfig, probe_.topic, std::string("probe topic: ") + errstr};
     for (std::size_t i = 0; i < plan.assignment.size(); ++i) {
       auto replicas = plan.assignment[i];
       if (rd_kafka_NewTopic_set_replica_assignment(topic, static_cast<std::int32_t>(i),
                                                    replicas.data(), replicas.size(), errstr,
                                                    sizeof(errstr)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
         rd_kafka_NewTopic_destroy(topic);
-        return Error{ErrorKind::kInternal, probe_.topic, std::string("replica assignment: ") + errstr};
+        return Error{ErrorKind::kInternal, probe_.topic,
+                     std::string("replica assignment: ") + errstr};
       }
     }
     rd_kafka_NewTopic_set_config(topic, "retention.ms", kProbeRetentionMs);
@@ -357,14 +356,16 @@ std::optional<Error> RdKafkaProbeAgent::change_topic(const ProbeTopicPlan& plan,
   } else {
     rd_kafka_NewPartitions_t* parts = rd_kafka_NewPartitions_new(
         probe_.topic.c_str(), existing_partitions + plan.assignment.size(), errstr, sizeof(errstr));
-    if (!parts) return Error{ErrorKind::kConfig, probe_.topic, std::string("probe topic: ") + errstr};
+    if (!parts)
+      return Error{ErrorKind::kConfig, probe_.topic, std::string("probe topic: ") + errstr};
     for (std::size_t i = 0; i < plan.assignment.size(); ++i) {
       auto replicas = plan.assignment[i];
       if (rd_kafka_NewPartitions_set_replica_assignment(
               parts, static_cast<std::int32_t>(i), replicas.data(), replicas.size(), errstr,
               sizeof(errstr)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
         rd_kafka_NewPartitions_destroy(parts);
-        return Error{ErrorKind::kInternal, probe_.topic, std::string("replica assignment: ") + errstr};
+        return Error{ErrorKind::kInternal, probe_.topic,
+                     std::string("replica assignment: ") + errstr};
       }
     }
     rd_kafka_CreatePartitions(producer_, &parts, 1, options.get(), queue.get());
@@ -372,16 +373,19 @@ std::optional<Error> RdKafkaProbeAgent::change_topic(const ProbeTopicPlan& plan,
   }
   rdkafka::EventPtr event(rd_kafka_queue_poll(queue.get(), to_ms(kAdminTimeout) + 2000));
   if (!event) {
-    return Error{ErrorKind::kTimeout, probe_.topic, std::string(what) + " the probe topic timed out"};
+    return Error{ErrorKind::kTimeout, probe_.topic,
+                 std::string(what) + " the probe topic timed out"};
   }
   if (auto err = rd_kafka_event_error(event.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Error{kind_of(err), probe_.topic,
-                 std::string(what) + " the probe topic failed: " + rd_kafka_event_error_string(event.get())};
+    return Error{
+        kind_of(err), probe_.topic,
+        std::string(what) + " the probe topic failed: " + rd_kafka_event_error_string(event.get())};
   }
   const rd_kafka_topic_result_t** results = nullptr;
   size_t count = 0;
   if (plan.action == ProbeTopicPlan::Action::kCreate) {
-    results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event.get()), &count);
+    results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event.get()),
+                                                  &count);
   } else {
     results = rd_kafka_CreatePartitions_result_topics(
         rd_kafka_event_CreatePartitions_result(event.get()), &count);
@@ -389,10 +393,12 @@ std::optional<Error> RdKafkaProbeAgent::change_topic(const ProbeTopicPlan& plan,
   for (size_t i = 0; i < count; ++i) {
     auto err = rd_kafka_topic_result_error(results[i]);
     // Another exporter (or an operator) got there first: what the next refresh sees counts.
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+      continue;
     const char* message = rd_kafka_topic_result_error_string(results[i]);
     return Error{kind_of(err), probe_.topic,
-                 std::string(what) + " the probe topic failed: " + (message ? message : rd_kafka_err2str(err))};
+                 std::string(what) +
+                     " the probe topic failed: " + (message ? message : rd_kafka_err2str(err))};
   }
   spdlog::info("probe: {} topic {}: {} partitions with replicas on brokers as planned", what,
                probe_.topic, plan.assignment.size());
@@ -400,8 +406,8 @@ std::optional<Error> RdKafkaProbeAgent::change_topic(const ProbeTopicPlan& plan,
 }
 
 void RdKafkaProbeAgent::metadata_loop() {
-  const auto period = std::clamp(probe_.interval, std::chrono::milliseconds(1000),
-                                 std::chrono::milliseconds(5000));
+  const auto period =
+      std::clamp(probe_.interval, std::chrono::milliseconds(1000), std::chrono::milliseconds(5000));
   Clock::time_point no_change_before{};
   do {
     std::optional<std::vector<PartitionInfo>> partitions;
@@ -447,6 +453,12 @@ void RdKafkaProbeAgent::on_delivery(rd_kafka_t*, const rd_kafka_message_t* messa
   ack.acked_ns = now_ns();
   if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) ack.error = rdkafka::reason_name(message->err);
   self->record(std::move(ack));
+  // The counters say that messages fail; a missing ACL is worth saying why, too.
+  if (is_authorization_error(message->err)) {
+    self->record(
+        Error{ErrorKind::kAuth, self->probe_.topic,
+              std::string("producing to the probe topic: ") + rd_kafka_err2str(message->err)});
+  }
 }
 
 void RdKafkaProbeAgent::produce_round() {
@@ -469,7 +481,8 @@ void RdKafkaProbeAgent::produce_round() {
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       // Refused before it was sent (queue full, unknown partition): failed now.
       delete flight;
-      record(ProbeAck{message.id, t.partition, message.sent_ns, now_ns(), rdkafka::reason_name(err)});
+      record(
+          ProbeAck{message.id, t.partition, message.sent_ns, now_ns(), rdkafka::reason_name(err)});
     }
   }
 }
@@ -508,8 +521,8 @@ void RdKafkaProbeAgent::assign_new_partitions() {
   }
   // Partitions already read continue where they are; new ones start at the group's commit
   // (or the partition's start): the whole assignment is set at once.
-  rd_kafka_topic_partition_list_t* current = rd_kafka_topic_partition_list_new(
-      static_cast<int>(assigned_.size()));
+  rd_kafka_topic_partition_list_t* current =
+      rd_kafka_topic_partition_list_new(static_cast<int>(assigned_.size()));
   for (auto p : assigned_) rd_kafka_topic_partition_list_add(current, probe_.topic.c_str(), p);
   if (!assigned_.empty()) rd_kafka_position(consumer_, current);
   rd_kafka_topic_partition_list_t* list =
@@ -549,6 +562,11 @@ void RdKafkaProbeAgent::on_commit(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   commit.latency_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(latency).count();
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) commit.error = rdkafka::reason_name(err);
   self->record(std::move(commit));
+  if (is_authorization_error(err)) {
+    self->record(
+        Error{ErrorKind::kAuth, self->probe_.group,
+              std::string("committing the probe group's offsets: ") + rd_kafka_err2str(err)});
+  }
 }
 
 void RdKafkaProbeAgent::commit() {
@@ -579,7 +597,13 @@ void RdKafkaProbeAgent::consumer_loop() {
         if (decoded) {
           record(ProbeReceipt{decoded->id, message->partition, decoded->sent_ns, received_ns});
         }
+      } else if (is_authorization_error(message->err)) {
+        // Otherwise every message would just turn "lost" without a reason anywhere.
+        record(
+            Error{ErrorKind::kAuth, probe_.topic,
+                  std::string("consuming the probe topic: ") + rd_kafka_message_errstr(message)});
       } else if (message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        // Broker failures (transport, leader changes): the counters and latencies show them.
         spdlog::debug("probe: consumer: {}", rd_kafka_message_errstr(message));
       }
       rd_kafka_message_destroy(message);
@@ -595,7 +619,7 @@ void RdKafkaProbeAgent::consumer_loop() {
 }  // namespace
 
 Result<std::unique_ptr<ProbeAgent>> start_rdkafka_probe_agent(const KafkaOptions& kafka,
-                                                               const ProbeOptions& probe) {
+                                                              const ProbeOptions& probe) {
   auto agent = std::make_unique<RdKafkaProbeAgent>(kafka, probe);
   if (auto error = agent->start()) return *error;
   return std::unique_ptr<ProbeAgent>(std::move(agent));

@@ -24,8 +24,8 @@ std::optional<Error> decode_error_answer(std::string_view bytes, const std::stri
     return e;
   } catch (const wire::Malformed& m) {
     return Error{ErrorKind::kProtocol, worker,
-                 "malformed error answer (" + std::to_string(bytes.size()) + " bytes, bad at byte " +
-                     std::to_string(m.at) + ")"};
+                 "malformed error answer (" + std::to_string(bytes.size()) +
+                     " bytes, bad at byte " + std::to_string(m.at) + ")"};
   }
 }
 

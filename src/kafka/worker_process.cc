@@ -190,7 +190,8 @@ Result<std::string> WorkerProcess::call(Clock::time_point deadline) {
   }
   auto answer_deadline = deadline + kGrace;
   std::uint64_t size = 0;
-  auto status = read_until(from_worker_, reinterpret_cast<char*>(&size), sizeof(size), answer_deadline);
+  auto status =
+      read_until(from_worker_, reinterpret_cast<char*>(&size), sizeof(size), answer_deadline);
   std::string answer;
   if (status == ReadStatus::kOk) {
     if (size > kMaxAnswerBytes) {

@@ -26,6 +26,6 @@ class ProbeAgent {
 
 // Starts probing at once. Fails only on a configuration librdkafka refuses.
 Result<std::unique_ptr<ProbeAgent>> start_rdkafka_probe_agent(const KafkaOptions& kafka,
-                                                               const ProbeOptions& probe);
+                                                              const ProbeOptions& probe);
 
 }  // namespace khe

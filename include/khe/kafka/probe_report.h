@@ -22,7 +22,9 @@ namespace khe {
 struct ProbeMessageId {
   std::uint64_t run = 0;
   std::uint64_t seq = 0;
-  bool operator<(const ProbeMessageId& o) const { return std::tie(run, seq) < std::tie(o.run, o.seq); }
+  bool operator<(const ProbeMessageId& o) const {
+    return std::tie(run, seq) < std::tie(o.run, o.seq);
+  }
   bool operator==(const ProbeMessageId& o) const = default;
 };
 
@@ -60,10 +62,10 @@ struct ProbeCommit {
 };
 
 struct ProbeTopicState {
-  bool known = false;   // the worker has read the cluster's metadata at least once
-  bool exists = false;  // the probe topic exists
-  std::vector<std::int32_t> brokers;       // every broker in the cluster, ascending
-  std::vector<PartitionInfo> partitions;   // of the probe topic, by partition
+  bool known = false;                 // the worker has read the cluster's metadata at least once
+  bool exists = false;                // the probe topic exists
+  std::vector<std::int32_t> brokers;  // every broker in the cluster, ascending
+  std::vector<PartitionInfo> partitions;  // of the probe topic, by partition
   // Why the topic does not exercise every broker (or does not exist and may not be created),
   // in words for the log; empty when it does.
   std::string problem;

@@ -109,7 +109,8 @@ TEST(ProbeCodec, AHugeCountIsRefusedWithoutAllocating) {
 }
 
 TEST(ProbeCodec, AWorkerErrorDecodesToThatError) {
-  auto r = decode_probe_report(encode_error({ErrorKind::kConfig, "probe", "cannot create producer"}));
+  auto r =
+      decode_probe_report(encode_error({ErrorKind::kConfig, "probe", "cannot create producer"}));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::kConfig);
   EXPECT_EQ(r.error().message, "cannot create producer");

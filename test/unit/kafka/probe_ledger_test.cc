@@ -24,9 +24,11 @@ struct Worker {
   }
   void ack(ProbeMessageId id, std::int32_t partition, std::int64_t sent_ms, std::int64_t at_ms,
            std::string error = "") {
-    report.acks.push_back({id, partition, kT0 + sent_ms * kMs, kT0 + at_ms * kMs, std::move(error)});
+    report.acks.push_back(
+        {id, partition, kT0 + sent_ms * kMs, kT0 + at_ms * kMs, std::move(error)});
   }
-  void receive(ProbeMessageId id, std::int32_t partition, std::int64_t sent_ms, std::int64_t at_ms) {
+  void receive(ProbeMessageId id, std::int32_t partition, std::int64_t sent_ms,
+               std::int64_t at_ms) {
     report.receipts.push_back({id, partition, kT0 + sent_ms * kMs, kT0 + at_ms * kMs});
   }
   // Hands the events so far to the ledger as one report drained at `at_ms`.
@@ -38,7 +40,6 @@ struct Worker {
     report = ProbeReport{};
   }
 };
-
 
 TEST(LatencyHistogram, CountsCumulativelyWithInfLast) {
   LatencyHistogram h(&kBuckets);

@@ -52,10 +52,11 @@ TEST(ProbeTopicPlan, AMissingTopicThatMayNotBeCreatedIsReported) {
 }
 
 TEST(ProbeTopicPlan, ATopicWhereEveryBrokerIsAPreferredLeaderIsLeftAlone) {
-  auto plan = plan_probe_topic({0, 1, 2},
-                               std::vector<PartitionInfo>{partition(0, {2, 0}), partition(1, {0, 1}),
-                                                          partition(2, {1, 2}), partition(3, {1, 0})},
-                               ProbeOptions{});
+  auto plan =
+      plan_probe_topic({0, 1, 2},
+                       std::vector<PartitionInfo>{partition(0, {2, 0}), partition(1, {0, 1}),
+                                                  partition(2, {1, 2}), partition(3, {1, 0})},
+                       ProbeOptions{});
   EXPECT_EQ(plan.action, ProbeTopicPlan::Action::kNone);
   EXPECT_TRUE(plan.uncovered_brokers.empty());
   EXPECT_TRUE(plan.problem.empty());
@@ -80,7 +81,8 @@ TEST(ProbeTopicPlan, UncoveredBrokersAreReportedUnlessPartitionsMayBeAdded) {
 }
 
 TEST(ProbeTopicPlan, ANewBrokerGetsItsOwnPartitionWhenAllowed) {
-  std::vector<PartitionInfo> three{partition(0, {0, 1}), partition(1, {1, 2}), partition(2, {2, 0})};
+  std::vector<PartitionInfo> three{partition(0, {0, 1}), partition(1, {1, 2}),
+                                   partition(2, {2, 0})};
   ProbeOptions options;
   options.add_partitions = true;
   auto plan = plan_probe_topic({0, 1, 2, 3}, three, options);
