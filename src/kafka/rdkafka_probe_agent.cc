@@ -408,36 +408,33 @@ std::optional<Error> RdKafkaProbeAgent::change_topic(const ProbeTopicPlan& plan,
 void RdKafkaProbeAgent::metadata_loop() {
   const auto period =
       std::clamp(probe_.interval, std::chrono::milliseconds(1000), std::chrono::milliseconds(5000));
+  // Right after a change, look again soon: the new partitions appear within a second.
+  constexpr auto kAfterChange = std::chrono::milliseconds(500);
   Clock::time_point no_change_before{};
+  auto wait = period;
   do {
+    wait = period;
     std::optional<std::vector<PartitionInfo>> partitions;
     auto state = read_topic(partitions);
     if (!state) continue;
     auto plan = plan_probe_topic(state->brokers, partitions, probe_);
     state->uncovered_brokers = plan.uncovered_brokers;
     state->problem = plan.problem;
-    bool changed = false;
     if (plan.action != ProbeTopicPlan::Action::kNone && Clock::now() >= no_change_before) {
-      auto error = change_topic(plan, partitions ? partitions->size() : 0);
-      if (error) {
+      if (auto error = change_topic(plan, partitions ? partitions->size() : 0)) {
         record(*error);
         no_change_before = Clock::now() + kTopicChangeBackoff;
       } else {
-        changed = true;
+        wait = kAfterChange;
       }
     }
     std::vector<Target> targets;
     for (const auto& p : state->partitions) targets.push_back({p.partition, p.leader});
-    {
-      std::lock_guard lock(state_mutex_);
-      bool new_partitions = targets.size() != targets_.size();
-      state_ = std::move(*state);
-      targets_ = std::move(targets);
-      if (new_partitions) ++targets_version_;
-    }
-    // Right after a change, look again soon: the topic's partitions appear within a second.
-    if (changed && !sleep_until(Clock::now() + std::chrono::milliseconds(500))) break;
-  } while (sleep_until(Clock::now() + period));
+    std::lock_guard lock(state_mutex_);
+    if (targets.size() != targets_.size()) ++targets_version_;
+    state_ = std::move(*state);
+    targets_ = std::move(targets);
+  } while (sleep_until(Clock::now() + wait));
 }
 
 // ---- producer thread ----

@@ -262,7 +262,7 @@ class EndToEndProbe(unittest.TestCase):
             leaders = sorted(int(line.split("Leader:")[1].split()[0])
                              for line in out.splitlines() if "Leader:" in line)
             self.assertEqual(leaders, list(range(BROKERS)), out)
-            self.assertIn("exercises every broker again", extend.logs())
+            self.assertIn("adding partitions to topic hand-made: 2 partitions", extend.logs())
         finally:
             extend.stop()
 
