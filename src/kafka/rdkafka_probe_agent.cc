@@ -152,6 +152,7 @@ class RdKafkaProbeAgent final : public ProbeAgent {
   // Consumer thread only.
   std::uint64_t assigned_version_ = 0;
   std::set<std::int32_t> assigned_;
+  Clock::time_point next_assign_attempt_{};
   std::uint64_t next_commit_id_ = 0;
   std::map<std::uint64_t, Clock::time_point> commits_in_flight_;
 
@@ -505,40 +506,65 @@ void RdKafkaProbeAgent::producer_loop() {
 
 void RdKafkaProbeAgent::assign_new_partitions() {
   auto version = targets_version_.load();
-  if (version == assigned_version_) return;
-  std::vector<std::int32_t> partitions;
+  if (version == assigned_version_ || Clock::now() < next_assign_attempt_) return;
+  std::set<std::int32_t> wanted;
   {
     std::lock_guard lock(state_mutex_);
-    for (const auto& t : targets_) partitions.push_back(t.partition);
+    for (const auto& t : targets_) wanted.insert(t.partition);
   }
-  std::set<std::int32_t> wanted(partitions.begin(), partitions.end());
   if (wanted == assigned_) {
     assigned_version_ = version;
     return;
   }
-  // Partitions already read continue where they are; new ones start at the group's commit
-  // (or the partition's start): the whole assignment is set at once.
-  rd_kafka_topic_partition_list_t* current =
-      rd_kafka_topic_partition_list_new(static_cast<int>(assigned_.size()));
-  for (auto p : assigned_) rd_kafka_topic_partition_list_add(current, probe_.topic.c_str(), p);
-  if (!assigned_.empty()) rd_kafka_position(consumer_, current);
-  rd_kafka_topic_partition_list_t* list =
-      rd_kafka_topic_partition_list_new(static_cast<int>(wanted.size()));
-  for (auto p : wanted) {
-    auto* entry = rd_kafka_topic_partition_list_add(list, probe_.topic.c_str(), p);
-    entry->offset = RD_KAFKA_OFFSET_STORED;
-    if (auto* known = rd_kafka_topic_partition_list_find(current, probe_.topic.c_str(), p);
-        known && known->offset >= 0) {
-      entry->offset = known->offset;
+  using ListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t,
+                                  decltype(&rd_kafka_topic_partition_list_destroy)>;
+  auto new_list = [](std::size_t n) {
+    return ListPtr(rd_kafka_topic_partition_list_new(static_cast<int>(n)),
+                   &rd_kafka_topic_partition_list_destroy);
+  };
+  // Partitions already read continue where they are.
+  auto start = new_list(wanted.size());
+  for (auto p : wanted) rd_kafka_topic_partition_list_add(start.get(), probe_.topic.c_str(), p);
+  if (!assigned_.empty()) rd_kafka_position(consumer_, start.get());
+  // The others start at the group's committed offset (or the partition's start), read here
+  // rather than left to librdkafka (RD_KAFKA_OFFSET_STORED): its own committed-offset fetch can
+  // leave a partition waiting forever when the group's coordinator moves or is still loading
+  // (librdkafka #5586), and then every message to it would count as lost.
+  auto unknown = new_list(wanted.size());
+  for (int i = 0; i < start->cnt; ++i) {
+    if (assigned_.count(start->elems[i].partition) == 0 || start->elems[i].offset < 0) {
+      rd_kafka_topic_partition_list_add(unknown.get(), probe_.topic.c_str(),
+                                        start->elems[i].partition);
     }
   }
-  rd_kafka_resp_err_t err = rd_kafka_assign(consumer_, list);
-  rd_kafka_topic_partition_list_destroy(list);
-  rd_kafka_topic_partition_list_destroy(current);
+  if (unknown->cnt > 0) {
+    rd_kafka_resp_err_t err =
+        rd_kafka_committed(consumer_, unknown.get(), to_ms(std::chrono::milliseconds(2000)));
+    for (int i = 0; err == RD_KAFKA_RESP_ERR_NO_ERROR && i < unknown->cnt; ++i) {
+      err = unknown->elems[i].err;
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      spdlog::debug("probe: reading the group's committed offsets: {}", rd_kafka_err2str(err));
+      if (is_authorization_error(err)) {
+        record(Error{ErrorKind::kAuth, probe_.group,
+                     std::string("reading the probe group's offsets: ") + rd_kafka_err2str(err)});
+      }
+      next_assign_attempt_ = Clock::now() + std::chrono::seconds(1);
+      return;
+    }
+    for (int i = 0; i < unknown->cnt; ++i) {
+      auto* entry = rd_kafka_topic_partition_list_find(start.get(), probe_.topic.c_str(),
+                                                       unknown->elems[i].partition);
+      entry->offset =
+          unknown->elems[i].offset >= 0 ? unknown->elems[i].offset : RD_KAFKA_OFFSET_BEGINNING;
+    }
+  }
+  rd_kafka_resp_err_t err = rd_kafka_assign(consumer_, start.get());
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     record(Error{ErrorKind::kProbeTopic, probe_.topic,
                  std::string("assigning the probe partitions failed: ") + rd_kafka_err2str(err)});
-    return;  // tried again with the next poll
+    next_assign_attempt_ = Clock::now() + std::chrono::seconds(1);
+    return;
   }
   assigned_ = std::move(wanted);
   assigned_version_ = version;

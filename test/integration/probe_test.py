@@ -78,8 +78,15 @@ class EndToEndProbe(unittest.TestCase):
         def ok(m):
             got = per_partition(m, "kafka_probe_messages_received_total")
             return len(got) == BROKERS and all(got[p] - base.get(p, 0) >= at_least for p in got)
-        return self.exporter.wait_until(ok, timeout=timeout,
-                                        what=f"{at_least} more receipts on every partition")
+        try:
+            return self.exporter.wait_until(ok, timeout=timeout,
+                                            what=f"{at_least} more receipts on every partition")
+        except AssertionError as e:
+            m = self.exporter.metrics()
+            seen = {k: per_partition(m, f"kafka_probe_messages_{k}_total")
+                    for k in ("produced", "received", "failed", "lost")}
+            raise AssertionError(f"{e}\nprobe counts (base {base}): {seen}\n"
+                                 f"{[l for l in m.text.splitlines() if 'probe' in l and 'errors' in l]}")
 
     def test_1_every_broker_leads_a_partition_and_latencies_are_plausible(self):
         m = self.wait_received(10)
