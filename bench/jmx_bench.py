@@ -57,6 +57,23 @@ def count_series(text):
     return sum(1 for line in text.splitlines() if line and not line.startswith("#"))
 
 
+def rule_series(text):
+    """Names and labels of the rules' series (the agents' own jvm_/process_ series and the
+    exporter's self-metrics left out), label order and jmx_exporter's trailing comma ignored."""
+    out = set()
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name, _, rest = line.partition("{")
+        if not rest:
+            name = line.split(" ")[0]
+        if name.startswith(("jvm_", "process_", "jmx_", "kafka_hub_exporter_")):
+            continue
+        labels = rest.rsplit("}", 1)[0] if rest else ""
+        out.add((name, tuple(sorted(p for p in labels.replace('",', '"\x00').split("\x00") if p))))
+    return out
+
+
 def measure(pid, action):
     c0, t0 = cpu_seconds(pid), time.monotonic()
     result = action()
@@ -119,6 +136,15 @@ def main():
         for _ in range(2):
             jmx_exporter()
             ours()
+
+        theirs_series, ours_series = rule_series(jmx_exporter()), rule_series(ours())
+        missing, extra = theirs_series - ours_series, ours_series - theirs_series
+        say(f"same series as jmx_exporter: {'yes' if not missing and not extra else 'NO'} "
+            f"({len(theirs_series)} rule series; missing {len(missing)}, extra {len(extra)})")
+        for key in sorted(missing)[:5]:
+            say(f"  missing {key}")
+        for key in sorted(extra)[:5]:
+            say(f"  extra {key}")
 
         rows = {"jmx_exporter": [], "ours": []}
         own_cpu, peak_rss, sizes = [], 0, {}

@@ -23,6 +23,8 @@
 #include "khe/kafka/kafka_worker.h"
 #include "khe/kafka/lag_collector.h"
 #include "khe/kafka/offsets_source.h"
+#include "khe/kafka/probe_collector.h"
+#include "khe/kafka/probe_worker.h"
 #include "khe/metrics/self_metrics.h"
 #include "khe/metrics/snapshot_store.h"
 #include "khe/zookeeper/zookeeper_collector.h"
@@ -71,7 +73,7 @@ int main(int argc, char** argv) {
               << "': " << http_options.error().message << "\n";
     return kExitConfig;
   }
-  if (config->kafka_enabled) {
+  if (config->kafka_enabled || config->probe_enabled) {
     if (auto error = validate_rdkafka_properties(config->kafka)) {
       std::cerr << "kafka-hub-exporter: " << error->message << "\n";
       return kExitConfig;
@@ -80,6 +82,10 @@ int main(int argc, char** argv) {
   if (flags->kafka_worker) {
     setup_logging(config->log);
     return run_kafka_worker(config->kafka);
+  }
+  if (flags->probe_worker) {
+    setup_logging(config->log);
+    return run_probe_worker(config->kafka, config->probe);
   }
   setup_logging(config->log);
   // The rules file is part of the configuration: a bad one fails here, before anything starts.
@@ -148,6 +154,21 @@ int main(int argc, char** argv) {
       worker_argv.push_back("--internal.kafka-worker");
       collectors.push_back(std::make_unique<LagCollector>(
           config->kafka, std::make_unique<WorkerViewSource>(std::move(worker_argv))));
+    }
+  }
+
+  if (config->probe_enabled) {
+    if (flags->once) {
+      // One collection has nothing to report yet: the probe measures over time.
+      spdlog::info("the end-to-end probe does not run with --once");
+    } else {
+      // The probe's librdkafka clients run in a second worker process, like the Kafka
+      // collector's, so that neither can take the other (or the exporter) down.
+      std::vector<std::string> worker_argv{self_executable()};
+      worker_argv.insert(worker_argv.end(), args.begin(), args.end());
+      worker_argv.push_back("--internal.probe-worker");
+      collectors.push_back(std::make_unique<ProbeCollector>(
+          config->probe, std::make_unique<WorkerProbeSource>(std::move(worker_argv))));
     }
   }
 

@@ -2,6 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -10,6 +13,7 @@
 
 #include "khe/core/duration.h"
 #include "khe/core/secrets.h"
+#include "khe/kafka/probe_message.h"
 
 namespace khe {
 namespace {
@@ -365,9 +369,99 @@ void parse_jmx(const YAML::Node& node, Config& config) {
                                        : !j.targets.empty() || !j.rules_file.empty();
 }
 
+double number(const YAML::Node& node, const std::string& key) {
+  auto text = scalar(node, key);
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value)) {
+    fail(node, key, "must be a number, got '" + text + "'");
+  }
+  return value;
+}
+
+void parse_probe(const YAML::Node& node, Config& config) {
+  expect_map(node, "probe",
+             {"enabled", "topic", "group", "interval", "message_size", "acks", "replication_factor",
+              "partitions_per_broker", "create_topic", "add_partitions", "produce_timeout",
+              "loss_timeout", "latency_buckets"});
+  auto& p = config.probe;
+  if (node["enabled"]) config.probe_enabled = boolean(node["enabled"], "probe.enabled");
+  if (node["topic"]) {
+    p.topic = scalar(node["topic"], "probe.topic");
+    bool legal = !p.topic.empty() && p.topic.size() <= 249 && p.topic != "." && p.topic != "..";
+    for (char c : p.topic) {
+      legal = legal &&
+              (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
+    }
+    if (!legal) {
+      fail(node["topic"], "probe.topic",
+           "must be a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ -), got '" + p.topic + "'");
+    }
+  }
+  if (node["group"]) {
+    p.group = scalar(node["group"], "probe.group");
+    if (p.group.empty()) fail(node["group"], "probe.group", "must not be empty");
+  }
+  if (node["interval"]) {
+    p.interval = duration(node["interval"], "probe.interval");
+    if (p.interval < std::chrono::milliseconds(100)) {
+      fail(node["interval"], "probe.interval", "must be at least 100ms");
+    }
+  }
+  if (node["message_size"]) {
+    p.message_size = integer(node["message_size"], "probe.message_size",
+                             static_cast<int>(kProbeHeaderBytes), 1'000'000);
+  }
+  if (node["acks"]) {
+    p.acks = scalar(node["acks"], "probe.acks");
+    if (p.acks == "-1") p.acks = "all";
+    if (p.acks != "all" && p.acks != "1") {
+      fail(node["acks"], "probe.acks",
+           std::string("must be all or 1 (with 0 nothing is acknowledged, so nothing can be ") +
+               "called lost), got '" + p.acks + "'");
+    }
+  }
+  if (node["replication_factor"]) {
+    p.replication_factor = integer(node["replication_factor"], "probe.replication_factor", 0, 32);
+  }
+  if (node["partitions_per_broker"]) {
+    p.partitions_per_broker =
+        integer(node["partitions_per_broker"], "probe.partitions_per_broker", 1, 100);
+  }
+  if (node["create_topic"]) p.create_topic = boolean(node["create_topic"], "probe.create_topic");
+  if (node["add_partitions"]) {
+    p.add_partitions = boolean(node["add_partitions"], "probe.add_partitions");
+  }
+  if (node["produce_timeout"]) {
+    p.produce_timeout = duration(node["produce_timeout"], "probe.produce_timeout");
+  }
+  if (node["loss_timeout"]) p.loss_timeout = duration(node["loss_timeout"], "probe.loss_timeout");
+  if (p.produce_timeout >= p.loss_timeout) {
+    const auto& at = node["produce_timeout"] ? node["produce_timeout"]
+                     : node["loss_timeout"]  ? node["loss_timeout"]
+                                             : node;
+    fail(at, "probe.produce_timeout",
+         "must be shorter than probe.loss_timeout (" + format_duration(p.loss_timeout) +
+             "): a message is only lost once it was acknowledged");
+  }
+  if (const auto& buckets = node["latency_buckets"]) {
+    if (!buckets.IsSequence() || buckets.size() == 0 || buckets.size() > 100) {
+      fail(buckets, "probe.latency_buckets", "must be a list of 1 to 100 bucket bounds in seconds");
+    }
+    p.latency_buckets.clear();
+    for (const auto& item : buckets) {
+      double bound = number(item, "probe.latency_buckets");
+      if (bound <= 0 || (!p.latency_buckets.empty() && bound <= p.latency_buckets.back())) {
+        fail(item, "probe.latency_buckets", "bounds must be positive and increasing");
+      }
+      p.latency_buckets.push_back(bound);
+    }
+  }
+}
+
 void parse_root(const YAML::Node& root, Config& config) {
   if (root.IsNull()) return;
-  expect_map(root, "", {"web", "log", "kafka", "zookeeper", "jmx"});
+  expect_map(root, "", {"web", "log", "kafka", "zookeeper", "jmx", "probe"});
   if (const auto& web = root["web"]) {
     expect_map(web, "web", {"listen_address", "telemetry_path", "threads"});
     if (web["listen_address"]) {
@@ -389,6 +483,7 @@ void parse_root(const YAML::Node& root, Config& config) {
   if (const auto& kafka = root["kafka"]) parse_kafka(kafka, config);
   if (const auto& zookeeper = root["zookeeper"]) parse_zookeeper(zookeeper, config);
   if (const auto& jmx = root["jmx"]) parse_jmx(jmx, config);
+  if (const auto& probe = root["probe"]) parse_probe(probe, config);
 }
 
 Error config_error(const std::string& file, int line, const std::string& key,
@@ -445,6 +540,12 @@ std::optional<Error> validate_config(const Config& config) {
     return bad("kafka.servers",
                "no Kafka brokers configured (set kafka.servers or --kafka.server, or set "
                "kafka.enabled: false)");
+  }
+  if (config.probe_enabled && config.kafka.bootstrap_servers.empty() &&
+      config.kafka.properties.count("bootstrap.servers") == 0) {
+    return bad("probe.enabled",
+               "the probe needs Kafka brokers (set kafka.servers or --kafka.server; it uses the "
+               "kafka section's connection properties)");
   }
   if (config.zookeeper_enabled && config.zookeeper.servers.empty()) {
     return bad("zookeeper.servers",
@@ -515,6 +616,22 @@ std::string describe_config(const Config& config) {
     out << YAML::Key << key << YAML::Value << path;
   }
   out << YAML::EndMap;
+  out << YAML::EndMap;
+  const auto& p = config.probe;
+  out << YAML::Key << "probe" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "enabled" << YAML::Value << config.probe_enabled;
+  out << YAML::Key << "topic" << YAML::Value << p.topic;
+  out << YAML::Key << "group" << YAML::Value << p.group;
+  out << YAML::Key << "interval" << YAML::Value << format_duration(p.interval);
+  out << YAML::Key << "message_size" << YAML::Value << p.message_size;
+  out << YAML::Key << "acks" << YAML::Value << p.acks;
+  out << YAML::Key << "replication_factor" << YAML::Value << p.replication_factor;
+  out << YAML::Key << "partitions_per_broker" << YAML::Value << p.partitions_per_broker;
+  out << YAML::Key << "create_topic" << YAML::Value << p.create_topic;
+  out << YAML::Key << "add_partitions" << YAML::Value << p.add_partitions;
+  out << YAML::Key << "produce_timeout" << YAML::Value << format_duration(p.produce_timeout);
+  out << YAML::Key << "loss_timeout" << YAML::Value << format_duration(p.loss_timeout);
+  out << YAML::Key << "latency_buckets" << YAML::Value << YAML::Flow << p.latency_buckets;
   out << YAML::EndMap;
   const auto& z = config.zookeeper;
   out << YAML::Key << "zookeeper" << YAML::Value << YAML::BeginMap;

@@ -29,6 +29,7 @@ const std::map<std::string, FlagSpec>& flag_specs() {
       {"--version", {FlagKind::kSwitch, "print the version and exit"}},
       {"--help", {FlagKind::kSwitch, "show this help"}},
       {"--internal.kafka-worker", {FlagKind::kSwitch, "run as the exporter's Kafka worker process"}},
+      {"--internal.probe-worker", {FlagKind::kSwitch, "run as the exporter's probe worker process"}},
   };
   return specs;
 }
@@ -103,6 +104,7 @@ Result<Flags> parse_flags(const std::vector<std::string>& args) {
     else if (name == "--version") flags.version = true;
     else if (name == "--help") flags.help = true;
     else if (name == "--internal.kafka-worker") flags.kafka_worker = true;
+    else if (name == "--internal.probe-worker") flags.probe_worker = true;
   }
   return flags;
 }

@@ -17,6 +17,7 @@ std::string_view error_kind_name(ErrorKind kind) {
     case ErrorKind::kNotWhitelisted: return "not_whitelisted";
     case ErrorKind::kEmptyReply: return "empty_reply";
     case ErrorKind::kReplyTooLarge: return "reply_too_large";
+    case ErrorKind::kProbeTopic: return "probe_topic";
     case ErrorKind::kInternal: return "internal";
   }
   return "internal";

@@ -152,6 +152,19 @@ Scalar resolve(const YAML::Node& node, const std::string& key) {
   return out;
 }
 
+// yaml-cpp answers node[key] with the first of repeated keys, SnakeYAML with the last: a file
+// that repeats a key means different things to the two, so it is refused.
+void reject_duplicate_keys(const YAML::Node& map, const std::string& prefix) {
+  std::vector<std::string> seen;
+  for (const auto& entry : map) {
+    const std::string& key = entry.first.Scalar();
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+      fail(entry.first, prefix + key, "repeated key");
+    }
+    seen.push_back(key);
+  }
+}
+
 bool yaml_boolean(const YAML::Node& node, const std::string& key) {
   Scalar s = resolve(node, key);
   if (s.type != ScalarType::kBool)
@@ -439,6 +452,7 @@ void JmxRules::State::parse_rule(const YAML::Node& node, const std::string& key)
   static const char* const kKnown[] = {"pattern", "name",   "value", "valueFactor",
                                        "help",    "labels", "type",  "attrNameSnakeCase",
                                        "cache"};
+  reject_duplicate_keys(node, key + ".");
   for (const auto& entry : node) {
     auto field = entry.first.Scalar();
     if (std::find(std::begin(kKnown), std::end(kKnown), field) == std::end(kKnown)) {
@@ -629,11 +643,17 @@ void JmxRules::State::emit(const Outcome& outcome, const BeanLeaf& leaf, FamilyB
   }
   Scratch& s = scratch();
   std::string_view name = outcome.name;
-  if (counter_naming == CounterNaming::kJmxExporter1x && outcome.type == MetricType::kCounter &&
-      !ends_with(name, "_total")) {
-    s.name.assign(name);
-    s.name += "_total";
-    name = s.name;
+  MetricType type = outcome.type;
+  if (type == MetricType::kCounter && !ends_with(name, "_total")) {
+    if (counter_naming == CounterNaming::kJmxExporter1x) {
+      s.name.assign(name);
+      s.name += "_total";
+      name = s.name;
+    } else {
+      // jmx_exporter 0.20 (simpleclient 0.16) writes `# TYPE <name>_total counter` above samples
+      // named <name>: Prometheus reads those samples as untyped, and so do we.
+      type = MetricType::kUntyped;
+    }
   }
   std::string_view help;
   if (!outcome.default_help) {
@@ -642,7 +662,7 @@ void JmxRules::State::emit(const Outcome& outcome, const BeanLeaf& leaf, FamilyB
     default_help(leaf, s.help);
     help = s.help;
   }
-  out.add(name, help, outcome.type, outcome.labels, value);
+  out.add(name, help, type, outcome.labels, value);
 }
 
 JmxRules::JmxRules(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -682,6 +702,7 @@ Result<JmxRules> JmxRules::parse(std::string_view yaml_text, std::string_view so
                                            "httpServer", "autoExcludeObjectNameAttributes",
                                            "cacheRules"};
     if (root.IsMap()) {
+      reject_duplicate_keys(root, "");
       for (const auto& entry : root) {
         auto key = entry.first.Scalar();
         if (std::find(std::begin(kIgnored), std::end(kIgnored), key) != std::end(kIgnored)) {

@@ -147,7 +147,9 @@ void JvmObservation::observe(const ObjectName& bean, const BeanLeaf& leaf) {
     std::string_view property_name;
     if (keys.size() == 1 && keys[0] == "SystemProperties") property_name = leaf.attr_name;
     if (leaf.attr_name == "SystemProperties") {
-      if (const std::string* key = property(ObjectName{"", leaf.bean_properties}, "key")) property_name = *key;
+      for (const auto& [k, v] : leaf.bean_properties) {
+        if (k == "key") property_name = v;  // the row's index column
+      }
     }
     if (property_name == "java.runtime.name") info_["runtime"] = std::string(leaf.value.text);
     else if (property_name == "java.runtime.version") info_["version"] = std::string(leaf.value.text);

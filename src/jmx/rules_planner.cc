@@ -54,7 +54,11 @@ struct Summary {
   int min = 0, max = 0;
 };
 
-int add_len(int a, int b) { return a < 0 || b < 0 ? -1 : a + b; }
+// Lengths saturate: past this a length is as good as unbounded for planning.
+constexpr long kLongLength = 1 << 20;
+
+int clamp_length(long n) { return static_cast<int>(std::min(n, kLongLength)); }
+int add_len(int a, int b) { return a < 0 || b < 0 ? -1 : clamp_length(static_cast<long>(a) + b); }
 
 Summary summarize(const RegexNode& node);
 
@@ -64,7 +68,7 @@ Summary summarize_sequence(const std::vector<RegexNode>& seq) {
     Summary s = summarize(node);
     total.set.ascii |= s.set.ascii;
     total.set.non_ascii = total.set.non_ascii || s.set.non_ascii;
-    total.min += s.min;
+    total.min = clamp_length(static_cast<long>(total.min) + s.min);
     total.max = add_len(total.max, s.max);
   }
   return total;
@@ -103,13 +107,13 @@ Summary summarize(const RegexNode& node) {
     }
     case Kind::kRepeat: {
       Summary child = summarize(node.alternatives[0][0]);
-      Summary out{child.set, child.min * node.min, 0};
+      Summary out{child.set, clamp_length(static_cast<long>(child.min) * node.min), 0};
       if (child.max == 0)
         out.max = 0;
       else if (child.max < 0 || node.max < 0)
         out.max = -1;
       else
-        out.max = child.max * node.max;
+        out.max = clamp_length(static_cast<long>(child.max) * node.max);
       return out;
     }
   }
@@ -220,7 +224,9 @@ std::string domain_pattern(const Units& units, bool anchored, bool* impossible) 
         *impossible = true;  // no domain contains these
         return "*";
       }
-      d += u.ch;
+      // JMX refuses control characters in names, and one malformed ObjectName fails a whole
+      // Jolokia bulk request: such a character only widens.
+      d += static_cast<unsigned char>(u.ch) < 0x20 ? '?' : u.ch;
     } else if (u.max == 0) {
       continue;
     } else if (u.min == 1 && u.max == 1) {
@@ -233,12 +239,18 @@ std::string domain_pattern(const Units& units, bool anchored, bool* impossible) 
   return d;
 }
 
+bool has_control(const std::string& text) {
+  return std::any_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+}
+
 bool clean_key(const std::string& key) {
-  return !key.empty() && key.find_first_of("*?,=:\"") == std::string::npos;
+  return !key.empty() && key.find_first_of("*?,=:\"") == std::string::npos && !has_control(key);
 }
 
 std::string clean_value(const std::string& value) {
-  if (value.empty() || value.find_first_of(",=:\"\\\n\r") != std::string::npos) return "*";
+  if (value.empty() || value.find_first_of(",=:\"\\") != std::string::npos || has_control(value))
+    return "*";
   return value;
 }
 

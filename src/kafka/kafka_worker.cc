@@ -1,223 +1,30 @@
 #include "khe/kafka/kafka_worker.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <spawn.h>
 #include <spdlog/spdlog.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "khe/kafka/view_codec.h"
 
-extern char** environ;
-
 namespace khe {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// An answer larger than this is not a view but a broken worker.
-constexpr std::uint64_t kMaxAnswerBytes = 1ull << 30;
-
-bool write_all(int fd, const void* data, std::size_t size) {
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    ssize_t n = ::write(fd, p, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    p += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-// write_all() to a pipe whose reader may be dead, without the SIGPIPE that would end the whole
-// process: the signal is blocked for this thread and a pending one is consumed.
-bool write_all_no_sigpipe(int fd, const void* data, std::size_t size) {
-  sigset_t pipe_set, old;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-  bool ok = write_all(fd, data, size);
-  if (!ok && errno == EPIPE) {
-    timespec zero{0, 0};
-    sigtimedwait(&pipe_set, nullptr, &zero);
-  }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  return ok;
-}
-
-// Blocking read of exactly `size` bytes; false on EOF or error.
-bool read_all(int fd, void* data, std::size_t size) {
-  char* p = static_cast<char*>(data);
-  while (size > 0) {
-    ssize_t n = ::read(fd, p, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    p += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-enum class ReadStatus { kOk, kEof, kTimeout };
-
-// Reads exactly `size` bytes before `deadline`.
-ReadStatus read_until(int fd, char* data, std::size_t size, Clock::time_point deadline) {
-  while (size > 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return ReadStatus::kTimeout;
-    pollfd pfd{fd, POLLIN, 0};
-    int rc = ::poll(&pfd, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 60'000)));
-    if (rc < 0 && errno == EINTR) continue;
-    if (rc < 0) return ReadStatus::kEof;
-    if (rc == 0) continue;
-    ssize_t n = ::read(fd, data, size);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n <= 0) return ReadStatus::kEof;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return ReadStatus::kOk;
-}
-
-}  // namespace
 
 int run_kafka_worker(const KafkaOptions& options) {
-  // Die with the exporter: a worker must never outlive the process that reads its answers.
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() == 1) return 1;
+  if (!tie_to_parent()) return 1;
   auto source = make_rdkafka_offsets_source(options);
   if (!source) spdlog::error("kafka worker: {}", source.error().to_string());
-  while (true) {
-    std::int64_t budget_ms = 0;
-    if (!read_all(0, &budget_ms, sizeof(budget_ms))) return 0;  // the exporter closed the pipe
-    auto deadline = Clock::now() + std::chrono::milliseconds(std::max<std::int64_t>(budget_ms, 1));
-    std::string answer;
-    if (!source) {
-      answer = encode_error(source.error());
-    } else {
-      auto gathered = gather_cluster_view(*source.value(), options, deadline);
-      answer = gathered ? encode_view(gathered.value()) : encode_error(gathered.error());
-    }
-    std::uint64_t size = answer.size();
-    if (!write_all(1, &size, sizeof(size)) || !write_all(1, answer.data(), answer.size())) return 0;
-  }
+  serve_requests([&](std::chrono::steady_clock::time_point deadline) {
+    if (!source) return encode_error(source.error());
+    auto gathered = gather_cluster_view(*source.value(), options, deadline);
+    return gathered ? encode_view(gathered.value()) : encode_error(gathered.error());
+  });
+  return 0;
 }
 
-WorkerViewSource::WorkerViewSource(std::vector<std::string> argv) : argv_(std::move(argv)) {}
+WorkerViewSource::WorkerViewSource(std::vector<std::string> argv)
+    : worker_("kafka worker", std::move(argv)) {}
 
-WorkerViewSource::~WorkerViewSource() { stop(); }
-
-std::optional<Error> WorkerViewSource::start() {
-  int in[2], out[2];
-  if (pipe2(in, O_CLOEXEC) != 0) {
-    return Error{ErrorKind::kWorker, "kafka worker", std::string("pipe: ") + std::strerror(errno)};
-  }
-  if (pipe2(out, O_CLOEXEC) != 0) {
-    ::close(in[0]);
-    ::close(in[1]);
-    return Error{ErrorKind::kWorker, "kafka worker", std::string("pipe: ") + std::strerror(errno)};
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  // The exporter blocks SIGINT/SIGTERM for sigwait(); the worker gets a clean mask and is
-  // stopped by its parent (or by PR_SET_PDEATHSIG), not by the signals meant for the exporter.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t empty;
-  sigemptyset(&empty);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::vector<char*> args;
-  for (auto& a : argv_) args.push_back(a.data());
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  ::close(in[0]);
-  ::close(out[1]);
-  if (rc != 0) {
-    ::close(in[1]);
-    ::close(out[0]);
-    return Error{ErrorKind::kWorker, "kafka worker",
-                 std::string("cannot start ") + argv_[0] + ": " + std::strerror(rc)};
-  }
-  pid_ = pid;
-  to_worker_ = in[1];
-  from_worker_ = out[0];
-  spdlog::debug("kafka worker started pid={}", pid_);
-  return std::nullopt;
-}
-
-std::string WorkerViewSource::stop() {
-  if (pid_ < 0) return "not running";
-  ::close(to_worker_);
-  ::close(from_worker_);
-  to_worker_ = from_worker_ = -1;
-  int status = 0;
-  pid_t done = ::waitpid(pid_, &status, WNOHANG);
-  if (done == 0) {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, &status, 0);
-  }
-  pid_ = -1;
-  if (WIFSIGNALED(status)) {
-    return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
-           strsignal(WTERMSIG(status)) + ")";
-  }
-  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
-  return "ended";
-}
-
-Result<GatheredView> WorkerViewSource::gather(Clock::time_point deadline) {
-  if (pid_ < 0) {
-    if (auto error = start()) return *error;
-  }
-  auto budget = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  std::int64_t budget_ms = std::max<std::int64_t>(budget.count(), 1);
-  if (!write_all_no_sigpipe(to_worker_, &budget_ms, sizeof(budget_ms))) {
-    std::string how = stop();
-    return Error{ErrorKind::kWorker, "kafka worker", "the worker was gone (" + how + ")"};
-  }
-  auto answer_deadline = deadline + kGrace;
-  std::uint64_t size = 0;
-  auto status = read_until(from_worker_, reinterpret_cast<char*>(&size), sizeof(size), answer_deadline);
-  std::string answer;
-  if (status == ReadStatus::kOk) {
-    if (size > kMaxAnswerBytes) {
-      std::string how = stop();
-      return Error{ErrorKind::kWorker, "kafka worker",
-                   "answer of " + std::to_string(size) + " bytes refused; worker " + how};
-    }
-    answer.resize(size);
-    status = read_until(from_worker_, answer.data(), answer.size(), answer_deadline);
-  }
-  if (status == ReadStatus::kTimeout) {
-    std::string how = stop();
-    return Error{ErrorKind::kTimeout, "kafka worker",
-                 "no answer within the poll deadline plus " +
-                     std::to_string(kGrace.count()) + " ms; worker " + how};
-  }
-  if (status == ReadStatus::kEof) {
-    std::string how = stop();
-    spdlog::error("kafka worker died during a poll ({}); a new one starts with the next poll", how);
-    return Error{ErrorKind::kWorker, "kafka worker", "the worker died during the poll (" + how + ")"};
-  }
-  return decode_view(answer);
+Result<GatheredView> WorkerViewSource::gather(std::chrono::steady_clock::time_point deadline) {
+  auto answer = worker_.call(deadline);
+  if (!answer) return answer.error();
+  return decode_view(answer.value());
 }
 
 }  // namespace khe

@@ -53,44 +53,42 @@ double OffsetTimeTable::lag_seconds(std::int64_t committed, double now) const {
 
 PartitionStatus evaluate_partition_status(const std::vector<CommitObservation>& window,
                                           std::int64_t current_lag, std::int64_t allowed_lag,
-                                          double now, const OffsetTimeTable& table) {
-  // 1. Within the allowed lag: fine, whatever the history says.
+                                          double now,
+                                          const std::vector<std::int64_t>& recent_latest) {
+  // Not lagging now: fine, whatever the history says.
   if (current_lag <= allowed_lag || window.empty()) return PartitionStatus::kOk;
   const auto& oldest = window.front();
   const auto& newest = window.back();
-  // 2. STOP: no commit for longer than the window spans, unless the broker's offset, seen after
-  // the last commit, was still at or below it (caught up and simply idle).
+  // STOP comes first, before the zero-lag rule: a consumer that was caught up at its last
+  // commits and then died must still turn STOP (Burrow #290). Unless a recent broker offset was
+  // at or below its last commit: it was caught up a moment ago and may just not have seen the
+  // new message yet (Burrow #338).
   if (now - newest.time > newest.time - oldest.time) {
-    bool caught_up = std::any_of(table.points().begin(), table.points().end(), [&](const auto& p) {
-      return p.time > newest.time && p.offset <= newest.offset;
-    });
-    if (!caught_up) return PartitionStatus::kStop;
+    bool recently_caught_up =
+        std::any_of(recent_latest.begin(), recent_latest.end(),
+                    [&](std::int64_t latest) { return latest <= newest.offset; });
+    if (!recently_caught_up) return PartitionStatus::kStop;
   }
-  // 3. REWIND: a commit went below the one before it and nothing later recovered it.
+  // Zero lag at any commit in the window: the consumer keeps up, nothing else is checked.
+  if (std::any_of(window.begin(), window.end(),
+                  [&](const auto& c) { return c.lag <= allowed_lag; })) {
+    return PartitionStatus::kOk;
+  }
+  if (window.size() < 2) return PartitionStatus::kOk;  // see the header
+  // REWIND: any commit below the one before it, even if a later one went past it again.
   for (std::size_t i = 1; i < window.size(); ++i) {
-    if (window[i].offset < window[i - 1].offset) {
-      bool recovered = false;
-      for (std::size_t j = i + 1; j < window.size(); ++j) {
-        if (window[j].offset >= window[i - 1].offset) recovered = true;
-      }
-      if (!recovered) return PartitionStatus::kRewind;
-    }
+    if (window[i].offset < window[i - 1].offset) return PartitionStatus::kRewind;
   }
-  // 4. Lagging at every commit in the window: not moving at all is STALL, moving but never
-  // gaining is WARN.
-  bool always_lagging = std::all_of(window.begin(), window.end(),
-                                    [&](const auto& c) { return c.lag > allowed_lag; });
-  if (always_lagging && window.size() >= 2) {
-    bool all_same = std::all_of(window.begin(), window.end(),
-                                [&](const auto& c) { return c.offset == oldest.offset; });
-    if (all_same) return PartitionStatus::kStall;
-    bool never_decreased = true;
-    for (std::size_t i = 1; i < window.size(); ++i) {
-      if (window[i].lag < window[i - 1].lag) never_decreased = false;
-    }
-    if (never_decreased) return PartitionStatus::kWarn;
+  // STALL: committing, but always the same offset.
+  if (std::all_of(window.begin(), window.end(),
+                  [&](const auto& c) { return c.offset == oldest.offset; })) {
+    return PartitionStatus::kStall;
   }
-  return PartitionStatus::kOk;
+  // WARN: moving, but the lag never went down from one commit to the next.
+  for (std::size_t i = 1; i < window.size(); ++i) {
+    if (window[i].lag < window[i - 1].lag) return PartitionStatus::kOk;
+  }
+  return PartitionStatus::kWarn;
 }
 
 GroupStatus group_status_of(const std::vector<PartitionStatus>& partitions) {
@@ -110,8 +108,14 @@ LagInsights LagHistory::update(const ClusterView& view, double now) {
   for (const auto& [tp, w] : view.watermarks) {
     if (w.latest < 0) continue;
     seen_partitions.insert(tp);
-    auto [it, inserted] = tables_.try_emplace(tp, OffsetTimeTable(options_.table_size));
-    it->second.add(w.latest, now);
+    auto [it, inserted] =
+        partitions_.try_emplace(tp, PartitionMemory{OffsetTimeTable(options_.table_size), {}});
+    auto& recent = it->second.recent_latest;
+    // The log went backwards (recreated or truncated): its old offsets describe another log.
+    if (!recent.empty() && w.latest < recent.back()) recent.clear();
+    recent.push_back(w.latest);
+    if (recent.size() > options_.status_window) recent.erase(recent.begin());
+    it->second.table.add(w.latest, now);
   }
   // A partition whose watermark could not be read this poll keeps its table (its broker may
   // come back); one that left the metadata is forgotten.
@@ -119,7 +123,7 @@ LagInsights LagHistory::update(const ClusterView& view, double now) {
   for (const auto& t : view.metadata.topics) {
     for (const auto& p : t.partitions) in_metadata.insert({t.name, p.partition});
   }
-  std::erase_if(tables_, [&](const auto& e) { return in_metadata.count(e.first) == 0; });
+  std::erase_if(partitions_, [&](const auto& e) { return in_metadata.count(e.first) == 0; });
 
   LagInsights out;
   std::set<GroupPartition> seen_commits;
@@ -129,9 +133,9 @@ LagInsights LagHistory::update(const ClusterView& view, double now) {
     for (const auto& [tp, committed] : g.committed) {
       GroupPartition key{g.group, tp};
       seen_commits.insert(key);
-      auto table = tables_.find(tp);
+      auto memory = partitions_.find(tp);
       auto w = view.watermarks.find(tp);
-      if (table == tables_.end() || w == view.watermarks.end()) continue;
+      if (memory == partitions_.end() || w == view.watermarks.end()) continue;
       auto lag = consumer_lag(w->second.latest, committed);
       if (!lag) continue;
       // The record's own timestamp when it could be read; interpolation otherwise.
@@ -139,7 +143,7 @@ LagInsights LagHistory::update(const ClusterView& view, double now) {
           ts != view.record_timestamps_ms.end()) {
         out.lag_seconds[key] = std::max(0.0, now - static_cast<double>(ts->second) / 1000.0);
       } else {
-        out.lag_seconds[key] = table->second.lag_seconds(committed, now);
+        out.lag_seconds[key] = memory->second.table.lag_seconds(committed, now);
       }
 
       auto& window = windows_[key];
@@ -147,7 +151,8 @@ LagInsights LagHistory::update(const ClusterView& view, double now) {
         window.push_back({committed, now, *lag});
         if (window.size() > options_.status_window) window.erase(window.begin());
       }
-      auto status = evaluate_partition_status(window, *lag, options_.allowed_lag, now, table->second);
+      auto status = evaluate_partition_status(window, *lag, options_.allowed_lag, now,
+                                              memory->second.recent_latest);
       out.partition_status[key] = status;
       statuses.push_back(status);
     }

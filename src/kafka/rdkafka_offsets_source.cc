@@ -1,6 +1,6 @@
-// The only file that talks to librdkafka. Everything is blocking with explicit timeouts; admin
-// requests go through a private queue so many can be in flight at once.
-#include <librdkafka/rdkafka.h>
+// The OffsetsSource seam on librdkafka (the probe's seam is rdkafka_probe_agent.cc; both build
+// their client configuration with rdkafka_common.h). Everything is blocking with explicit
+// timeouts; admin requests go through a private queue so many can be in flight at once.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -10,60 +10,27 @@
 #include <initializer_list>
 #include <map>
 
-#include "khe/core/secrets.h"
 #include "khe/kafka/offsets_source.h"
+#include "rdkafka_common.h"
 
 namespace khe {
 namespace {
 
-int to_ms(std::chrono::milliseconds d) {
-  return static_cast<int>(std::clamp<std::int64_t>(d.count(), 1, 3'600'000));
-}
+using rdkafka::bootstrap_list;
+using rdkafka::reason_name;
+using rdkafka::to_ms;
 
-// "_TIMED_OUT" -> "timed_out", "LEADER_NOT_AVAILABLE" -> "leader_not_available": bounded,
-// stable label values.
-std::string reason_name(rd_kafka_resp_err_t err) {
-  std::string name = rd_kafka_err2name(err);
-  while (!name.empty() && name.front() == '_') name.erase(name.begin());
-  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return name;
-}
-
-void log_callback(const rd_kafka_t*, int level, const char* facility, const char* message) {
-  // librdkafka logs every failed reconnect (facility FAIL, level 3); the collector already
-  // reports each failed poll once with its context, so only critical messages go above debug.
-  auto spd_level = level <= 2 ? spdlog::level::err : spdlog::level::debug;
-  spdlog::log(spd_level, "librdkafka {}: {}", facility, message);
-}
-
-void error_callback(rd_kafka_t*, int err, const char* reason, void*) {
-  spdlog::debug("librdkafka error {}: {}", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)),
-                reason);
-}
-
-std::string bootstrap_list(const KafkaOptions& options) {
-  if (auto it = options.properties.find("bootstrap.servers"); it != options.properties.end()) {
-    return it->second;
-  }
-  std::string list;
-  for (const auto& s : options.bootstrap_servers) list += (list.empty() ? "" : ",") + s;
-  return list;
-}
-
-Result<rd_kafka_conf_t*> make_conf(const KafkaOptions& options);  // below
-
-struct AdminOptionsDeleter {
-  void operator()(rd_kafka_AdminOptions_t* o) const { rd_kafka_AdminOptions_destroy(o); }
+// Before the user's properties, which may override them.
+const std::vector<std::pair<std::string, std::string>> kOffsetsDefaults{
+    {"client.id", "kafka-hub-exporter"},
+    // High watermarks, as kafka-consumer-groups shows them, not the last stable offset.
+    {"isolation.level", "read_uncommitted"},
+    {"enable.auto.commit", "false"},
 };
-struct QueueDeleter {
-  void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
-};
-struct EventDeleter {
-  void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
-};
-using AdminOptionsPtr = std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter>;
-using QueuePtr = std::unique_ptr<rd_kafka_queue_t, QueueDeleter>;
-using EventPtr = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
+
+using rdkafka::AdminOptionsPtr;
+using rdkafka::EventPtr;
+using rdkafka::QueuePtr;
 
 class RdKafkaOffsetsSource final : public OffsetsSource {
  public:
@@ -135,21 +102,7 @@ Result<ClusterMetadata> RdKafkaOffsetsSource::metadata(std::chrono::milliseconds
     const auto& t = md->topics[i];
     // A topic being created or deleted answers with an error and no partitions: skip it this poll.
     if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR && t.partition_cnt == 0) continue;
-    TopicInfo topic;
-    topic.name = t.topic;
-    topic.internal = topic.name.rfind("__", 0) == 0;
-    for (int j = 0; j < t.partition_cnt; ++j) {
-      const auto& p = t.partitions[j];
-      PartitionInfo partition;
-      partition.partition = p.id;
-      partition.leader = p.leader;
-      partition.replicas.assign(p.replicas, p.replicas + p.replica_cnt);
-      partition.isr.assign(p.isrs, p.isrs + p.isr_cnt);
-      if (p.err != RD_KAFKA_RESP_ERR_NO_ERROR) partition.error = reason_name(p.err);
-      topic.partitions.push_back(std::move(partition));
-    }
-    std::sort(topic.partitions.begin(), topic.partitions.end(),
-              [](const PartitionInfo& a, const PartitionInfo& b) { return a.partition < b.partition; });
+    TopicInfo topic = rdkafka::topic_info(t);
     out.topics.push_back(std::move(topic));
   }
   rd_kafka_metadata_destroy(md);
@@ -261,7 +214,7 @@ OffsetsSource::RecordTimestamps RdKafkaOffsetsSource::record_timestamps(
   }
   if (pending.empty()) return out;
   if (!fetcher_) {
-    auto conf = make_conf(options_);
+    auto conf = rdkafka::make_conf(options_, kOffsetsDefaults);
     if (!conf) {
       out.errors.push_back(conf.error());
       return out;
@@ -527,48 +480,15 @@ OffsetsSource::GroupDetails RdKafkaOffsetsSource::group_details(
 
 }  // namespace
 
-namespace {
-
-// Builds the librdkafka configuration; the caller owns the result.
-Result<rd_kafka_conf_t*> make_conf(const KafkaOptions& options) {
-  char errstr[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  std::vector<std::pair<std::string, std::string>> settings{
-      {"client.id", "kafka-hub-exporter"},
-      {"bootstrap.servers", bootstrap_list(options)},
-      // High watermarks, as kafka-consumer-groups shows them, not the last stable offset.
-      {"isolation.level", "read_uncommitted"},
-      {"enable.auto.commit", "false"},
-      {"log.connection.close", "false"},
-  };
-  for (const auto& [k, v] : options.properties) settings.emplace_back(k, v);
-  for (const auto& [key, value] : settings) {
-    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr, sizeof(errstr)) !=
-        RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      // librdkafka quotes the value in its message; never echo a secret.
-      std::string message = is_secret_key(key) ? "rejected by librdkafka (value not shown)"
-                                               : std::string(errstr);
-      return Error{ErrorKind::kConfig, "kafka.properties." + key,
-                   "kafka.properties." + key + ": " + message};
-    }
-  }
-  rd_kafka_conf_set_log_cb(conf, log_callback);
-  rd_kafka_conf_set_error_cb(conf, error_callback);
-  return conf;
-}
-
-}  // namespace
-
 std::optional<Error> validate_rdkafka_properties(const KafkaOptions& options) {
-  auto conf = make_conf(options);
+  auto conf = rdkafka::make_conf(options, kOffsetsDefaults);
   if (!conf) return conf.error();
   rd_kafka_conf_destroy(conf.value());
   return std::nullopt;
 }
 
 Result<std::unique_ptr<OffsetsSource>> make_rdkafka_offsets_source(const KafkaOptions& options) {
-  auto conf = make_conf(options);
+  auto conf = rdkafka::make_conf(options, kOffsetsDefaults);
   if (!conf) return conf.error();
   char errstr[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.value(), errstr, sizeof(errstr));

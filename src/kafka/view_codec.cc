@@ -1,101 +1,15 @@
 #include "khe/kafka/view_codec.h"
 
-#include <cstring>
+#include "khe/kafka/wire.h"
 
 namespace khe {
 namespace {
 
 constexpr std::string_view kViewMagic = "KHV1";
-constexpr std::string_view kErrorMagic = "KHE1";
 
-class Writer {
- public:
-  void raw(std::string_view s) { out_ += s; }
-  void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
-  void i64(std::int64_t v) {
-    char b[8];
-    std::memcpy(b, &v, 8);  // both ends are the same binary on the same machine
-    out_.append(b, 8);
-  }
-  void i32(std::int32_t v) { i64(v); }
-  void count(std::size_t n) { i64(static_cast<std::int64_t>(n)); }
-  void str(std::string_view s) {
-    count(s.size());
-    out_ += s;
-  }
-  void error(const Error& e) {
-    u8(static_cast<std::uint8_t>(e.kind));
-    str(e.target);
-    str(e.message);
-  }
-  std::string take() && { return std::move(out_); }
-
- private:
-  std::string out_;
-};
-
-struct Malformed {
-  std::size_t at;
-};
-
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  void expect(std::string_view magic) {
-    need(magic.size());
-    if (in_.substr(pos_, magic.size()) != magic) throw Malformed{pos_};
-    pos_ += magic.size();
-  }
-  std::uint8_t u8() {
-    need(1);
-    return static_cast<std::uint8_t>(in_[pos_++]);
-  }
-  std::int64_t i64() {
-    need(8);
-    std::int64_t v;
-    std::memcpy(&v, in_.data() + pos_, 8);
-    pos_ += 8;
-    return v;
-  }
-  std::int32_t i32() {
-    auto v = i64();
-    if (v < INT32_MIN || v > INT32_MAX) throw Malformed{pos_};
-    return static_cast<std::int32_t>(v);
-  }
-  // Each element takes at least `min_element_bytes`, so a count can never promise more
-  // elements than the remaining bytes could hold (no huge allocation from a corrupt count).
-  std::size_t count(std::size_t min_element_bytes = 1) {
-    auto v = i64();
-    if (v < 0 || static_cast<std::size_t>(v) * min_element_bytes > in_.size() - pos_) {
-      throw Malformed{pos_};
-    }
-    return static_cast<std::size_t>(v);
-  }
-  std::string str() {
-    auto n = count();
-    std::string s(in_.substr(pos_, n));
-    pos_ += n;
-    return s;
-  }
-  Error error() {
-    auto kind = u8();
-    if (kind > static_cast<std::uint8_t>(ErrorKind::kInternal)) throw Malformed{pos_};
-    Error e;
-    e.kind = static_cast<ErrorKind>(kind);
-    e.target = str();
-    e.message = str();
-    return e;
-  }
-  bool done() const { return pos_ == in_.size(); }
-  std::size_t pos() const { return pos_; }
-
- private:
-  void need(std::size_t n) {
-    if (in_.size() - pos_ < n) throw Malformed{pos_};
-  }
-  std::string_view in_;
-  std::size_t pos_ = 0;
-};
+using wire::Malformed;
+using wire::Reader;
+using wire::Writer;
 
 void write_tp(Writer& w, const TopicPartition& tp) {
   w.str(tp.topic);
@@ -185,22 +99,10 @@ std::string encode_view(const GatheredView& gathered) {
   return std::move(w).take();
 }
 
-std::string encode_error(const Error& error) {
-  Writer w;
-  w.raw(kErrorMagic);
-  w.error(error);
-  return std::move(w).take();
-}
-
 Result<GatheredView> decode_view(std::string_view bytes) {
   try {
+    if (auto error = decode_error_answer(bytes, "kafka worker")) return *error;
     Reader r(bytes);
-    if (bytes.substr(0, kErrorMagic.size()) == kErrorMagic) {
-      r.expect(kErrorMagic);
-      Error e = r.error();
-      if (!r.done()) throw Malformed{r.pos()};
-      return e;
-    }
     r.expect(kViewMagic);
     GatheredView out;
     auto& v = out.view;

@@ -139,8 +139,8 @@ def group_states(cluster):
 def read_catalogue():
     """{name: {type, labels, conditional, zookeeper, collector}} from the README's metric
     catalogue table. Rows whose meaning starts with ZK are the ZooKeeper collector's, with JMX
-    the JMX bridge's (collector "zookeeper", "jmx", else "kafka"); names with <key> in them
-    stand for the mntr keys."""
+    the JMX bridge's, with Probe the end-to-end probe's (collector "zookeeper", "jmx", "probe",
+    else "kafka"); names with <key> in them stand for the mntr keys."""
     with open(os.path.join(REPO, "README.md")) as f:
         text = f.read()
     section = text.split("## Metric catalogue", 1)[1].split("\n## ", 1)[0]
@@ -154,10 +154,11 @@ def read_catalogue():
             set(re.findall(r"`([a-z_]+)`", cells[2]))
         previous_labels = labels
         collector = ("zookeeper" if cells[3].startswith("ZK") else
-                     "jmx" if cells[3].startswith("JMX") else "kafka")
+                     "jmx" if cells[3].startswith("JMX") else
+                     "probe" if cells[3].startswith("Probe") else "kafka")
         for name in names:
             rows[name] = {"type": cells[1], "labels": labels,
-                          "conditional": bool(re.match(r"^((ZK|JMX), )?\*Only\*", cells[3])),
+                          "conditional": bool(re.match(r"^((ZK|JMX|Probe), )?\*Only\*", cells[3])),
                           "zookeeper": collector == "zookeeper", "collector": collector}
     return rows
 

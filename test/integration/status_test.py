@@ -1,6 +1,8 @@
 """Burrow-style consumer status and lag in seconds on a real broker, one scenario per group:
 OK (keeps up), WARN (moves but falls behind), STALL (a member that stopped moving), STOP (left the
-group with messages unread), REWIND (offsets reset to earliest with kafka-consumer-groups)."""
+group with messages unread), REWIND (offsets of a lagging group reset to earliest with
+kafka-consumer-groups). Burrow's order: STOP, then "zero lag at any commit is OK", then REWIND,
+STALL, WARN (core/internal/evaluator/caching.go)."""
 
 import os
 import signal
@@ -27,8 +29,9 @@ class ConsumerStatus(unittest.TestCase):
             c.loadgen("consume", "--group", "stop-g", "--topic", "stop-t", "--max-messages", "50",
                       "--commit-every", "10")
             c.loadgen("produce", "--topic", "rewind-t", "--messages", "100")
+            # Half read: lagging at every commit, so Burrow's zero-lag rule cannot hide the rewind.
             c.loadgen("consume", "--group", "rewind-g", "--topic", "rewind-t",
-                      "--max-messages", "100", "--commit-every", "10")
+                      "--max-messages", "50", "--commit-every", "10")
             for topic, rate in (("ok-t", "20"), ("warn-t", "50"), ("stall-t", "20")):
                 cls.background.append(c.loadgen_background(
                     "produce", "--topic", topic, "--messages", "0", "--rate", rate))
@@ -96,13 +99,17 @@ class ConsumerStatus(unittest.TestCase):
         self.assertLess(m.value("kafka_consumergroup_group_lag_seconds", group="ok-g",
                                 topic="ok-t", partition=0), 2.0)
 
-        # REWIND: an idle, caught-up group whose offsets are reset to the beginning.
-        self.assertEqual(self.status(m, "rewind-g", "rewind-t"), OK)
+        # REWIND: a group that left half-way (STOP) whose offsets are reset to the beginning.
+        # Burrow checks STOP first, so REWIND shows until the reset commit is older than the
+        # window's span (tens of seconds here), then STOP again.
+        self.assertEqual(self.status(m, "rewind-g", "rewind-t"), STOP)
         self.cluster.tool("kafka.admin.ConsumerGroupCommand", "--bootstrap-server",
                           self.cluster.bootstrap, "--group", "rewind-g", "--topic", "rewind-t",
                           "--reset-offsets", "--to-earliest", "--execute")
         m = self.wait_status("rewind-g", "rewind-t", REWIND, timeout=20)
         self.assertEqual(m.value("kafka_consumergroup_group_status", group="rewind-g"), 3)
+        self.assertEqual(m.value("kafka_consumergroup_group_lag", group="rewind-g",
+                                 topic="rewind-t", partition=0), 100)
 
         # STOP: the age of the oldest unread message is the exact record time, not a guess.
         stop_seconds = m.value("kafka_consumergroup_group_lag_seconds", group="stop-g",

@@ -1,7 +1,8 @@
 """The rules engine against jmx_exporter 0.20.0 itself, without a broker: for every rules file
 in test/data/jmx/oracle/rules/, jmx_exporter's own JmxCollector (in a JVM, on the MBeans of the
 spec the file names in its first line, `# spec: NAME.spec`) and our engine (jmx_rules_replay on
-the same spec) must produce the same series: names, labels, values and types.
+the same spec) must produce the same series: names, labels, values and types; and so must our
+engine when it only sees the leaves its read planner would read.
 
 Types are compared the way the 0.0.4 text format of simpleclient 0.16 means them: a COUNTER
 named `foo` is written `# TYPE foo_total counter` with samples named `foo`, which declares the
@@ -57,7 +58,10 @@ def parse(text):
 def type_of(name, types):
     if name in types:
         return types[name]
-    for suffix, kind in (("_total", "counter"), ("_info", "gauge")):
+    # 0.20 types a COUNTER named x as `# TYPE x_total counter` over samples named x: Prometheus
+    # reads those samples as untyped, and that is what the bridge exposes. Samples named x_total
+    # under that TYPE line are counters (found above).
+    for suffix, kind in (("_info", "gauge"),):
         if types.get(name + suffix) == kind:
             return kind
     return "untyped"

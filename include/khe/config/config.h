@@ -12,6 +12,7 @@
 #include "khe/core/error.h"
 #include "khe/jmx/jmx_options.h"
 #include "khe/kafka/kafka_options.h"
+#include "khe/kafka/probe_options.h"
 #include "khe/zookeeper/zookeeper_options.h"
 
 namespace khe {
@@ -41,6 +42,9 @@ struct Config {
   // --jmx.config) or enabled: true; enabled with no target means the sidecar's own broker.
   bool jmx_enabled = false;
   JmxOptions jmx;
+  // The end-to-end probe: opt-in (probe.enabled: true); uses the kafka section's connection.
+  bool probe_enabled = false;
+  ProbeOptions probe;
   // Timeouts and size bound from the jmx section, for targets given by --jolokia.url.
   jmx::JolokiaTarget jmx_target_defaults;
   // What property_files pointed at, kept to show in --check-config without the contents.
@@ -73,6 +77,7 @@ struct Flags {
   bool version = false;
   bool help = false;
   bool kafka_worker = false;  // internal: run as the Kafka worker process (kafka_worker.h)
+  bool probe_worker = false;  // internal: run as the probe worker process (probe_worker.h)
 };
 
 Result<Flags> parse_flags(const std::vector<std::string>& args);

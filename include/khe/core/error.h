@@ -23,6 +23,7 @@ enum class ErrorKind {
   kNotWhitelisted,  // ZooKeeper refused a four-letter word missing from 4lw.commands.whitelist
   kEmptyReply,      // the connection closed without a reply (ZooKeeper's answer to an unknown word)
   kReplyTooLarge,   // the reply exceeded the configured size bound
+  kProbeTopic,      // the probe topic could not be created, extended or assigned
   kInternal,     // a bug: should never be seen
 };
 

@@ -1,11 +1,36 @@
 // jmx_exporter's rules, so that users bring their existing rules files unchanged and get the
-// same series. Semantics follow jmx_exporter 0.20.x (JmxCollector.java); 1.x's counter naming
-// (`_total` appended to counters) is an option.
+// same series. Semantics follow jmx_exporter 0.20.0 (JmxCollector, JmxScraper, its bundled
+// SnakeYAML and simpleclient), checked against its own JmxCollector by
+// test/oracle/jmx_rules_oracle.py; 1.x's counter naming (`_total` appended) is an option.
 //
-// Loading is strict and reports `file:line: key: reason` (kind kConfig). A loaded JmxRules is
-// immutable; apply() and plan() are const and thread-safe. Compiled PCRE2 patterns are shared;
-// the per-rule match cache (the `cache: true` key) is the only mutable state and has its own
-// lock.
+// Loading is strict and reports `file:line: key: reason` (kind kConfig), never throws:
+// - keys jmx_exporter 0.20 does not know are errors; its connection and HTTP keys (hostPort,
+//   jmxUrl, username, password, ssl, startDelaySeconds, httpServer,
+//   autoExcludeObjectNameAttributes, and cacheRules, which its own example kafka-2_0_0.yml
+//   carries) are accepted, checked as it checks them, and listed by ignored_keys();
+// - values are read as SnakeYAML reads them (yes/on are booleans, 0x10 and 010 are ints) and
+//   must have the Java type jmx_exporter casts them to (a `name: 123` is an error; quote it);
+// - what jmx_exporter only trips over while scraping is an error here: a template naming a
+//   group the pattern does not have, a `$` not followed by a group, a non-numeric valueFactor
+//   (jmx_exporter silently uses 1), a `value:` on a rule without a pattern.
+// Patterns are Java regexes (java_regex.h): matched as ^.*(?:P).*$ against
+// `domain<k1=v1, k2=v2><key1, key2>attrName: value`, with Matcher.replaceAll templates.
+//
+// Matching follows Receiver.recordBean: first matching rule wins; a rule without `name` uses
+// the default naming; values are the leaf's number x valueFactor, or the `value:` template
+// (unparseable: the leaf is dropped), booleans 1/0 (no factor), strings only through `value:`.
+// Leaves JmxScraper never reads are skipped (java.lang:type=Runtime's SystemProperties,
+// ClassPath, BootClassPath, LibraryPath; jdk.management.jfr:type=FlightRecorder), as are
+// excludeObjectNameAttributes. A JSON null (LeafValue::kNull) is Jolokia 1.x's spelling of a
+// Double NaN in Kafka's domains (exported as NaN, as jmx_exporter exports the NaN) and a real
+// null in the JVM's platform domains (skipped, as jmx_exporter skips it). Types: GAUGE,
+// COUNTER, UNTYPED/UNKNOWN (the default), and what 0.20 also accepts (SUMMARY, HISTOGRAM,
+// GAUGE_HISTOGRAM, STATE_SET, INFO) as its text format types them.
+//
+// A loaded JmxRules is immutable; apply() and plan() are const and thread-safe. The only
+// mutable state is the memo behind `cache: true` rules (one entry per bean and attribute,
+// bounded in size, its own lock). Per-thread scratch buffers and PCRE2 match data keep apply()
+// free of allocations once warm, apart from the samples it adds.
 #pragma once
 
 #include <memory>
@@ -22,7 +47,11 @@
 namespace khe::jmx {
 
 enum class CounterNaming {
-  kJmxExporter020,  // names exactly as the rule writes them (jmx_exporter 0.20.x)
+  // Names exactly as the rule writes them, as jmx_exporter 0.20.x's text format does. A COUNTER
+  // whose name lacks `_total` is exposed untyped: 0.20 puts `# TYPE <name>_total counter` above
+  // samples named <name>, which Prometheus reads as untyped. (Prometheus negotiates
+  // OpenMetrics with 0.20, which then names those samples <name>_total: kJmxExporter1x's names.)
+  kJmxExporter020,
   kJmxExporter1x,   // COUNTER names get `_total` appended unless they already end in it
 };
 
@@ -91,7 +120,8 @@ class JmxRules {
   // includeObjectNames narrowed by what the rules' patterns can match (domain, leading
   // properties), and the attribute names a rule can match when its pattern names them
   // literally (e.g. `><>(Count|Value)`). A rule the planner cannot narrow widens the plan,
-  // never the other way round: the plan may read more than needed, never less.
+  // never the other way round: the plan may read more than needed, never less. The planner's
+  // assumptions are in rules_planner.h. Computed once when loading.
   std::vector<PlannedRead> plan() const;
 
   // Settings other parts need.

@@ -7,40 +7,26 @@
 // the next poll starts a fresh one: the exporter itself never goes down with it.
 #pragma once
 
-#include <sys/types.h>
-
 #include <string>
 #include <vector>
 
 #include "khe/kafka/cluster_view_source.h"
+#include "khe/kafka/worker_process.h"
 
 namespace khe {
 
-// The worker's main loop, on fds 0 and 1. Returns the process exit code.
+// The worker's main, on fds 0 and 1 (see worker_process.h). Returns the process exit code.
 int run_kafka_worker(const KafkaOptions& options);
 
 // Thread-compatible: used by one collector at a time.
 class WorkerViewSource final : public ClusterViewSource {
  public:
-  // How much longer than the poll deadline the worker may take to answer before it is killed.
-  static constexpr std::chrono::milliseconds kGrace{2000};
-
   explicit WorkerViewSource(std::vector<std::string> argv);
-  ~WorkerViewSource() override;
-  WorkerViewSource(const WorkerViewSource&) = delete;
-  WorkerViewSource& operator=(const WorkerViewSource&) = delete;
 
   Result<GatheredView> gather(std::chrono::steady_clock::time_point deadline) override;
 
  private:
-  std::optional<Error> start();
-  // Kills and reaps the worker; returns how it ended, e.g. "killed by signal 6 (Aborted)".
-  std::string stop();
-
-  std::vector<std::string> argv_;
-  pid_t pid_ = -1;
-  int to_worker_ = -1;
-  int from_worker_ = -1;
+  WorkerProcess worker_;
 };
 
 }  // namespace khe

@@ -7,11 +7,15 @@
 // gives the lower bound "at least since the first point"), 0 when caught up, NaN only when the
 // partition was never seen.
 //
-// Consumer status follows Burrow's rules in Burrow's order. Burrow reads every commit from
-// __consumer_offsets; a poller sees only the latest committed offset, so a commit is recorded
-// when the offset moves, and while the group has members an unchanged offset is recorded again
-// each poll (a live consumer keeps committing where it is, which is what Burrow's STALL sees).
-// An Empty group records nothing new, so its window ages into STOP.
+// Consumer status follows Burrow's rules in Burrow's order (linkedin/Burrow 1.9.x,
+// core/internal/evaluator/caching.go, calculatePartitionStatus): no current lag is OK; then STOP
+// (no commit for longer than the window spans, unless one of the recent broker offsets was at or
+// below the last commit); then, only if every commit in the window had lag, REWIND, STALL, WARN.
+// Burrow reads every commit from __consumer_offsets; a poller sees only the latest committed
+// offset, so a commit is recorded when the offset moves, and while the group has members an
+// unchanged offset is recorded again each poll (a live consumer keeps committing where it is,
+// which is what Burrow's STALL sees). An Empty group records nothing new, so its window ages into
+// STOP.
 #pragma once
 
 #include <cstdint>
@@ -54,9 +58,17 @@ struct CommitObservation {
   std::int64_t lag;
 };
 
+// Burrow's evaluation of one partition. `window`: the last commits, oldest first.
+// `recent_latest`: the partition's latest offsets from the last polls (Burrow keeps as many broker
+// offsets as commits). `allowed_lag` is the zero of Burrow's rules (Burrow itself has 0).
+//
+// One deliberate difference: a window of a single commit is OK unless STOP. Burrow starts with
+// the history of __consumer_offsets and would call one lagging commit STALL; this exporter starts
+// with no history, and one observation is not a trend.
 PartitionStatus evaluate_partition_status(const std::vector<CommitObservation>& window,
                                           std::int64_t current_lag, std::int64_t allowed_lag,
-                                          double now, const OffsetTimeTable& table);
+                                          double now,
+                                          const std::vector<std::int64_t>& recent_latest);
 GroupStatus group_status_of(const std::vector<PartitionStatus>& partitions);
 
 struct GroupPartition {
@@ -89,8 +101,12 @@ class LagHistory {
   LagInsights update(const ClusterView& view, double now);
 
  private:
+  struct PartitionMemory {
+    OffsetTimeTable table;
+    std::vector<std::int64_t> recent_latest;  // last status_window latest offsets, oldest first
+  };
   LagHistoryOptions options_;
-  std::map<TopicPartition, OffsetTimeTable> tables_;
+  std::map<TopicPartition, PartitionMemory> partitions_;
   std::map<GroupPartition, std::vector<CommitObservation>> windows_;
 };
 

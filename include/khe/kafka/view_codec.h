@@ -7,13 +7,11 @@
 #include <string_view>
 
 #include "khe/kafka/cluster_view_source.h"
+#include "khe/kafka/wire.h"  // encode_error() for a poll that failed as a whole
 
 namespace khe {
 
 std::string encode_view(const GatheredView& gathered);
 Result<GatheredView> decode_view(std::string_view bytes);
-
-// A worker's answer when gathering failed as a whole.
-std::string encode_error(const Error& error);
 
 }  // namespace khe

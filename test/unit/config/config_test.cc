@@ -64,7 +64,7 @@ TEST(Config, ErrorsNameFileLineKeyAndReason) {
             "c.yaml:3: kafka.status.window: must be an integer from 2 to 1000, got '1'");
   EXPECT_EQ(error_of("kafka:\n  lag_seconds: {size: 5}\n"),
             "c.yaml:2: kafka.lag_seconds.size: unknown key (known keys: record_budget, table_size)");
-  EXPECT_EQ(error_of("webb: {}\n"), "c.yaml:1: webb: unknown key (known keys: jmx, kafka, log, web, zookeeper)");
+  EXPECT_EQ(error_of("webb: {}\n"), "c.yaml:1: webb: unknown key (known keys: jmx, kafka, log, probe, web, zookeeper)");
   EXPECT_EQ(error_of("kafka:\n  poll_interval: 5\n"),
             "c.yaml:2: kafka.poll_interval: must be a positive duration like 500ms, 30s or 2m, got '5'");
   EXPECT_EQ(error_of("kafka:\n  poll_interval: 10s\n  poll_timeout: 10s\n"),
@@ -398,6 +398,93 @@ TEST(Flags, JolokiaUrlIsRepeatableAndChecked) {
   EXPECT_EQ(*flags->jmx_rules_file, "r.yaml");
   EXPECT_EQ(parse_flags({"--jolokia.url", "a:8778"}).error().message,
             "flag --jolokia.url: 'a:8778' must start with http:// or https://");
+}
+
+TEST(ProbeConfig, OffByDefaultAndOptIn) {
+  auto config = parse_config("kafka: {servers: [a:9092]}\n", "c.yaml");
+  ASSERT_TRUE(config.ok());
+  EXPECT_FALSE(config->probe_enabled);
+  config = parse_config(R"(
+kafka: {servers: [a:9092]}
+probe:
+  enabled: true
+  topic: e2e.probe
+  group: e2e-probe
+  interval: 250ms
+  message_size: 512
+  acks: -1
+  replication_factor: 2
+  partitions_per_broker: 2
+  create_topic: false
+  add_partitions: true
+  produce_timeout: 2s
+  loss_timeout: 20s
+  latency_buckets: [0.005, 0.01, 0.05, 1]
+)", "c.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  const auto& p = config->probe;
+  EXPECT_TRUE(config->probe_enabled);
+  EXPECT_EQ(p.topic, "e2e.probe");
+  EXPECT_EQ(p.group, "e2e-probe");
+  EXPECT_EQ(p.interval, std::chrono::milliseconds(250));
+  EXPECT_EQ(p.message_size, 512);
+  EXPECT_EQ(p.acks, "all");
+  EXPECT_EQ(p.replication_factor, 2);
+  EXPECT_EQ(p.partitions_per_broker, 2);
+  EXPECT_FALSE(p.create_topic);
+  EXPECT_TRUE(p.add_partitions);
+  EXPECT_EQ(p.produce_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(p.loss_timeout, std::chrono::seconds(20));
+  EXPECT_EQ(p.latency_buckets, (std::vector<double>{0.005, 0.01, 0.05, 1}));
+  auto described = describe_config(config.value());
+  EXPECT_NE(described.find("probe:\n  enabled: true\n  topic: e2e.probe"), std::string::npos)
+      << described;
+}
+
+TEST(ProbeConfig, ErrorsNameFileLineKeyAndReason) {
+  EXPECT_EQ(error_of("probe:\n  enabled: true\n  topik: x\n"),
+            "c.yaml:3: probe.topik: unknown key (known keys: acks, add_partitions, create_topic, "
+            "enabled, group, interval, latency_buckets, loss_timeout, message_size, "
+            "partitions_per_broker, produce_timeout, replication_factor, topic)");
+  EXPECT_EQ(error_of("probe:\n  topic: 'a b'\n"),
+            "c.yaml:2: probe.topic: must be a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ -), "
+            "got 'a b'");
+  EXPECT_EQ(error_of("probe:\n  interval: 10ms\n"), "c.yaml:2: probe.interval: must be at least 100ms");
+  EXPECT_EQ(error_of("probe:\n  message_size: 8\n"),
+            "c.yaml:2: probe.message_size: must be an integer from 32 to 1000000, got '8'");
+  EXPECT_EQ(error_of("probe:\n  acks: 0\n"),
+            "c.yaml:2: probe.acks: must be all or 1 (with 0 nothing is acknowledged, so nothing "
+            "can be called lost), got '0'");
+  EXPECT_EQ(error_of("probe:\n  produce_timeout: 40s\n"),
+            "c.yaml:2: probe.produce_timeout: must be shorter than probe.loss_timeout (30s): a "
+            "message is only lost once it was acknowledged");
+  EXPECT_EQ(error_of("probe:\n  latency_buckets: [0.01, 0.005]\n"),
+            "c.yaml:2: probe.latency_buckets: bounds must be positive and increasing");
+  EXPECT_EQ(error_of("probe:\n  latency_buckets: [0.01, fast]\n"),
+            "c.yaml:2: probe.latency_buckets: must be a number, got 'fast'");
+  EXPECT_EQ(error_of("probe:\n  latency_buckets: []\n"),
+            "c.yaml:2: probe.latency_buckets: must be a list of 1 to 100 bucket bounds in seconds");
+}
+
+TEST(ProbeConfig, NeedsKafkaBrokersEvenWithTheKafkaCollectorOff) {
+  auto path = std::string(::testing::TempDir()) + "probe.yaml";
+  {
+    std::ofstream out(path);
+    out << "kafka:\n  enabled: false\nprobe:\n  enabled: true\n";
+  }
+  Flags flags;
+  flags.config_file = path;
+  auto config = build_config(flags);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().message,
+            path + ": probe.enabled: the probe needs Kafka brokers (set kafka.servers or "
+                   "--kafka.server; it uses the kafka section's connection properties)");
+  flags.kafka_servers = {"a:9092"};
+  config = build_config(flags);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_FALSE(config->kafka_enabled);
+  EXPECT_TRUE(config->probe_enabled);
+  std::remove(path.c_str());
 }
 
 }  // namespace

@@ -192,6 +192,10 @@ TEST(JmxRulesLoad, BadValuesAreClearErrors) {
   EXPECT_NE(load_error("includeObjectNames: kafka.server:*\n"), "");
   EXPECT_NE(load_error("excludeObjectNameAttributes: {\"a:b=c\": Count}\n"), "");
   EXPECT_EQ(load_error("rules:\n  - pattern: [\n").substr(0, 27), "rules.yaml:3: invalid YAML:");
+  EXPECT_EQ(load_error("rules: []\nlowercaseOutputName: true\nrules: []\n"),
+            "rules.yaml:3: rules: repeated key");
+  EXPECT_EQ(load_error("rules:\n- pattern: a\n  pattern: b\n"),
+            "rules.yaml:3: rules[0].pattern: repeated key");
 }
 
 TEST(JmxRulesLoad, YamlScalarsAreReadAsSnakeYamlReadsThem) {
@@ -381,7 +385,8 @@ TEST(JmxRulesApply, TomcatServletPatternFromJmxCollectorTest) {
   EXPECT_EQ(value(families, "tomcat_request_servlet_count",
                   {{"module", "localhost/host-manager"}, {"servlet", "HTMLHostManager"}}),
             1);
-  EXPECT_EQ(family(families, "tomcat_request_servlet_count")->type, MetricType::kCounter);
+  // COUNTER without _total: untyped, as Prometheus reads jmx_exporter 0.20's text format.
+  EXPECT_EQ(family(families, "tomcat_request_servlet_count")->type, MetricType::kUntyped);
 }
 
 // --- default naming ----------------------------------------------------------------------------
@@ -476,6 +481,7 @@ TEST(JmxRulesApply, TypesAsJmxExporter020WritesThem) {
       "rules:\n"
       "- {pattern: 'type=g>', name: g, type: GAUGE}\n"
       "- {pattern: 'type=c>', name: c, type: COUNTER}\n"
+      "- {pattern: 'type=t>', name: t_total, type: COUNTER}\n"
       "- {pattern: 'type=u>', name: u, type: UNTYPED}\n"
       "- {pattern: 'type=k>', name: k, type: UNKNOWN}\n"
       "- {pattern: 'type=s>', name: s, type: SUMMARY}\n"
@@ -483,11 +489,14 @@ TEST(JmxRulesApply, TypesAsJmxExporter020WritesThem) {
       "- {pattern: 'type=i>', name: i, type: INFO}\n"
       "- {pattern: 'type=d>', name: d}\n");
   std::vector<Leaf> leaves;
-  for (const char* t : {"g", "c", "u", "k", "s", "h", "i", "d"})
+  for (const char* t : {"g", "c", "t", "u", "k", "s", "h", "i", "d"})
     leaves.push_back(num(std::string("x:type=") + t, "V", 1, "1"));
   auto families = run(rules, leaves);
   EXPECT_EQ(family(families, "g")->type, MetricType::kGauge);
-  EXPECT_EQ(family(families, "c")->type, MetricType::kCounter);
+  // 0.20 types the family <name>_total, so samples of a COUNTER named without _total are
+  // untyped to Prometheus.
+  EXPECT_EQ(family(families, "c")->type, MetricType::kUntyped);
+  EXPECT_EQ(family(families, "t_total")->type, MetricType::kCounter);
   EXPECT_EQ(family(families, "u")->type, MetricType::kUntyped);
   EXPECT_EQ(family(families, "k")->type, MetricType::kUntyped);
   EXPECT_EQ(family(families, "s")->type, MetricType::kSummary);
@@ -511,6 +520,7 @@ TEST(JmxRulesApply, CounterNamingOf1xAppendsTotal) {
   EXPECT_EQ(value(renamed, "bytes_total"), 2);
   EXPECT_EQ(value(renamed, "size"), 3);
   EXPECT_EQ(family(renamed, "requests"), nullptr);
+  EXPECT_EQ(family(renamed, "requests_total")->type, MetricType::kCounter);
 }
 
 TEST(JmxRulesApply, HelpTemplatesAndTheFirstSampleFixesTypeAndHelp) {

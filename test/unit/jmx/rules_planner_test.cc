@@ -117,6 +117,9 @@ TEST(RulesPlanner, WidensWhenItCannotPlace) {
   // ... but the '<' before "><" can only be the one after the domain.
   EXPECT_EQ(plan_of_pattern("<type=Memory><HeapMemoryUsage>"),
             (Reads{{"*:type=Memory,*", {"HeapMemoryUsage"}}}));
+  // Characters JMX refuses in names (one bad ObjectName fails the whole bulk read) widen.
+  EXPECT_EQ(plan_of_pattern("kafka\\tserver<type=a\\nb><>Value"),
+            (Reads{{"*kafka?server:type=*,*", {"Value"}}}));
   // A ')' that breaks out of jmx_exporter's wrapper: nothing to reason about.
   EXPECT_EQ(plan_of_pattern("a)(b"), (Reads{{"*:*", {}}}));
 }

@@ -65,11 +65,8 @@ TEST(OffsetTimeTable, IsBoundedAndResetsWhenTheLogGoesBack) {
   EXPECT_EQ(t.points().size(), 1u);
 }
 
-OffsetTimeTable moving_table() {
-  OffsetTimeTable t;
-  for (int i = 0; i < 10; ++i) t.add(1000 + i * 100, 100 + i * 10);
-  return t;
-}
+// Broker offsets seen at the last polls, well past every commit in the windows below.
+const std::vector<std::int64_t> kMovingOn{1300, 1400, 1500};
 
 std::vector<CommitObservation> window_of(std::vector<std::pair<std::int64_t, std::int64_t>> offset_lag) {
   std::vector<CommitObservation> w;
@@ -78,46 +75,81 @@ std::vector<CommitObservation> window_of(std::vector<std::pair<std::int64_t, std
   return w;
 }
 
-TEST(BurrowStatus, WithinAllowedLagIsOk) {
+// The cases below follow Burrow 1.9's calculatePartitionStatus (core/internal/evaluator/
+// caching.go): STOP first, then "zero lag at any commit is OK", then REWIND, STALL, WARN.
+
+TEST(BurrowStatus, NoCurrentLagIsOkWhateverTheHistory) {
   auto w = window_of({{100, 5}, {100, 5}});
-  EXPECT_EQ(evaluate_partition_status(w, 0, 0, 130, moving_table()), PartitionStatus::kOk);
+  EXPECT_EQ(evaluate_partition_status(w, 0, 0, 1000, kMovingOn), PartitionStatus::kOk);
+  EXPECT_EQ(evaluate_partition_status(w, 7, 10, 1000, kMovingOn), PartitionStatus::kOk);
 }
 
 TEST(BurrowStatus, NoCommitForLongerThanTheWindowSpansIsStop) {
   auto w = window_of({{1000, 50}, {1100, 60}, {1200, 70}});  // commits at 110..130
-  EXPECT_EQ(evaluate_partition_status(w, 500, 0, 200, moving_table()), PartitionStatus::kStop);
-  EXPECT_NE(evaluate_partition_status(w, 500, 0, 140, moving_table()), PartitionStatus::kStop);
+  EXPECT_EQ(evaluate_partition_status(w, 500, 0, 151, kMovingOn), PartitionStatus::kStop);
+  // Exactly as long as the window spans is not yet longer.
+  EXPECT_NE(evaluate_partition_status(w, 500, 0, 150, kMovingOn), PartitionStatus::kStop);
 }
 
-TEST(BurrowStatus, IdleButCaughtUpIsNotStop) {
-  OffsetTimeTable t;
-  t.add(1200, 135);  // after the last commit (t=130) the broker was still at it
-  t.add(1300, 190);
+TEST(BurrowStatus, StopIsCheckedBeforeTheZeroLagRule) {
+  // Caught up at its first commits, then it died while messages kept coming (Burrow #290).
+  auto w = window_of({{1000, 0}, {1100, 0}, {1200, 50}});
+  EXPECT_EQ(evaluate_partition_status(w, 300, 0, 200, kMovingOn), PartitionStatus::kStop);
+}
+
+TEST(BurrowStatus, ARecentBrokerOffsetAtTheLastCommitIsNotStop) {
+  // The broker was at the last commit a few polls ago: idle and caught up, the new message may
+  // simply not be consumed yet (Burrow #338).
   auto w = window_of({{1000, 50}, {1100, 60}, {1200, 0}});
-  EXPECT_NE(evaluate_partition_status(w, 100, 0, 200, t), PartitionStatus::kStop);
+  EXPECT_NE(evaluate_partition_status(w, 100, 0, 200, {1200, 1300}), PartitionStatus::kStop);
+  EXPECT_EQ(evaluate_partition_status(w, 100, 0, 200, {1250, 1300}), PartitionStatus::kStop);
 }
 
-TEST(BurrowStatus, UnrecoveredGoingBackIsRewind) {
+TEST(BurrowStatus, ZeroLagAtAnyCommitIsOk) {
+  // Same offset at every commit would be STALL, and going back would be REWIND, but one commit
+  // without lag in the window means the consumer keeps up.
+  EXPECT_EQ(evaluate_partition_status(window_of({{500, 0}, {500, 50}, {500, 100}}), 100, 0, 135,
+                                      kMovingOn),
+            PartitionStatus::kOk);
+  EXPECT_EQ(evaluate_partition_status(window_of({{500, 0}, {600, 50}, {10, 700}}), 700, 0, 135,
+                                      kMovingOn),
+            PartitionStatus::kOk);
+  // With allowed_lag, "zero" is anything up to it.
+  EXPECT_EQ(evaluate_partition_status(window_of({{500, 8}, {500, 50}, {500, 100}}), 100, 10, 135,
+                                      kMovingOn),
+            PartitionStatus::kOk);
+}
+
+TEST(BurrowStatus, AnyGoingBackIsRewindEvenIfLaterCommitsRecovered) {
   auto w = window_of({{1000, 50}, {1100, 50}, {10, 1200}, {20, 1190}});
-  EXPECT_EQ(evaluate_partition_status(w, 1190, 0, 150, moving_table()), PartitionStatus::kRewind);
-  auto recovered = window_of({{1000, 50}, {10, 1200}, {1100, 50}});
-  EXPECT_NE(evaluate_partition_status(recovered, 50, 0, 140, moving_table()),
+  EXPECT_EQ(evaluate_partition_status(w, 1190, 0, 150, kMovingOn), PartitionStatus::kRewind);
+  auto recovered = window_of({{1000, 100}, {2000, 150}, {3000, 200}, {2000, 1250}, {4000, 300}});
+  EXPECT_EQ(evaluate_partition_status(recovered, 300, 0, 150, kMovingOn),
             PartitionStatus::kRewind);
 }
 
 TEST(BurrowStatus, SameOffsetWhileLaggingIsStall) {
   auto w = window_of({{500, 100}, {500, 200}, {500, 300}});
-  EXPECT_EQ(evaluate_partition_status(w, 300, 0, 135, moving_table()), PartitionStatus::kStall);
+  EXPECT_EQ(evaluate_partition_status(w, 300, 0, 135, kMovingOn), PartitionStatus::kStall);
+  // Also when the lag does not grow.
+  auto flat = window_of({{500, 100}, {500, 100}, {500, 100}});
+  EXPECT_EQ(evaluate_partition_status(flat, 100, 0, 135, kMovingOn), PartitionStatus::kStall);
 }
 
 TEST(BurrowStatus, MovingButNeverGainingIsWarn) {
   auto w = window_of({{500, 100}, {510, 150}, {520, 150}, {530, 220}});
-  EXPECT_EQ(evaluate_partition_status(w, 220, 0, 145, moving_table()), PartitionStatus::kWarn);
+  EXPECT_EQ(evaluate_partition_status(w, 220, 0, 145, kMovingOn), PartitionStatus::kWarn);
 }
 
 TEST(BurrowStatus, MovingAndGainingIsOk) {
   auto w = window_of({{500, 300}, {600, 250}, {700, 260}});
-  EXPECT_EQ(evaluate_partition_status(w, 260, 0, 135, moving_table()), PartitionStatus::kOk);
+  EXPECT_EQ(evaluate_partition_status(w, 260, 0, 135, kMovingOn), PartitionStatus::kOk);
+}
+
+TEST(BurrowStatus, OneLaggingCommitIsOnlyJudgedForStop) {
+  auto w = window_of({{500, 300}});  // committed at 110
+  EXPECT_EQ(evaluate_partition_status(w, 300, 0, 110, kMovingOn), PartitionStatus::kOk);
+  EXPECT_EQ(evaluate_partition_status(w, 300, 0, 111, kMovingOn), PartitionStatus::kStop);
 }
 
 TEST(BurrowStatus, GroupIsItsWorstPartition) {
@@ -162,6 +194,37 @@ TEST(LagHistory, ACaughtUpConsumerIsOkWithZeroSeconds) {
   GroupPartition key{"g", {"t", 0}};
   EXPECT_EQ(last.partition_status.at(key), PartitionStatus::kOk);
   EXPECT_EQ(last.lag_seconds.at(key), 0);
+}
+
+TEST(LagHistory, OffsetsResetToEarliestAreRewindUntilTheWindowAgesIntoStop) {
+  LagHistory h(LagHistoryOptions{60, 10, 0});
+  LagInsights last;
+  GroupPartition key{"g", {"t", 0}};
+  // A group that read half of 100 messages and left: STOP.
+  for (int t = 0; t <= 20; t += 5) last = h.update(view_at(100, 50, false), 1000 + t);
+  EXPECT_EQ(last.partition_status.at(key), PartitionStatus::kStop);
+  // kafka-consumer-groups --reset-offsets --to-earliest: a commit below the last one.
+  last = h.update(view_at(100, 0, false), 1025);
+  EXPECT_EQ(last.partition_status.at(key), PartitionStatus::kRewind);
+  last = h.update(view_at(100, 0, false), 1045);
+  EXPECT_EQ(last.partition_status.at(key), PartitionStatus::kRewind);
+  // Once no commit came for longer than the window spans (25 s), STOP wins again.
+  last = h.update(view_at(100, 0, false), 1051);
+  EXPECT_EQ(last.partition_status.at(key), PartitionStatus::kStop);
+}
+
+TEST(LagHistory, AMemberThatStopsMovingTurnsStallOnceItsZeroLagCommitsLeaveTheWindow) {
+  LagHistory h(LagHistoryOptions{60, 3, 0});
+  LagInsights last;
+  GroupPartition key{"g", {"t", 0}};
+  for (int t = 0; t <= 10; t += 5) last = h.update(view_at(t * 10, t * 10, true), 1000 + t);
+  EXPECT_EQ(last.partition_status.at(key), PartitionStatus::kOk);
+  // Frozen at offset 100 while the log grows; still a member, so each poll is a commit.
+  last = h.update(view_at(150, 100, true), 1015);
+  last = h.update(view_at(200, 100, true), 1020);
+  EXPECT_EQ(last.partition_status.at(key), PartitionStatus::kOk);  // lag 0 at 1010 in the window
+  last = h.update(view_at(250, 100, true), 1025);
+  EXPECT_EQ(last.partition_status.at(key), PartitionStatus::kStall);
 }
 
 TEST(LagHistory, ForgetsDeletedPartitionsAndGroups) {
