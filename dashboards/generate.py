@@ -352,6 +352,46 @@ def cluster_overview():
                "none", f"sum({sel('kafka_log_logmanager_offlinelogdirectorycount', b)})",
                ("green", (1, "red"))), 4, 8)
 
+    d.row("End-to-end probe")
+    q = "histogram_quantile({}, sum by ({}le) ({}))"
+    e2e = rate("kafka_probe_end_to_end_latency_seconds_bucket")
+    produce = rate("kafka_probe_produce_latency_seconds_bucket")
+    d.add(timeseries("Probe latency",
+                     "What a client of the cluster experiences, from the exporter's probe (one "
+                     "message per partition per second): time to acknowledgement (produce) and "
+                     "to receipt by a consumer (end-to-end), 50th and 99th percentiles "
+                     "(KafkaProbeProduceLatencyHigh, KafkaProbeEndToEndLatencyHigh).",
+                     "s", [target(q.format(0.99, "", e2e), "end-to-end p99", ref="A"),
+                           target(q.format(0.5, "", e2e), "end-to-end p50", ref="B"),
+                           target(q.format(0.99, "", produce), "produce p99", ref="C"),
+                           target(q.format(0.5, "", produce), "produce p50", ref="D")]))
+    d.add(timeseries("Probe produce latency p99 per leader",
+                     "99th percentile of the probe's time to acknowledgement, per broker leading "
+                     "the partition (broker ids from the cluster metadata).",
+                     "s", [target(q.format(0.99, "broker, ", produce), "broker {{broker}}")]))
+    d.add(timeseries("Probe messages by outcome",
+                     "Probe messages per second: produced, received back, failed (not "
+                     "acknowledged), lost (acknowledged, not received in time), late (lost ones "
+                     "that came after all), duplicated.",
+                     "short", [target(f"sum({rate(f'kafka_probe_messages_{k}_total')})", k, ref=chr(65 + i))
+                               for i, k in enumerate(("produced", "received", "failed", "lost", "late", "duplicated"))],
+                     axis="messages/s"), 8)
+    d.add(timeseries("Probe failures and losses per leader",
+                     "Failed and lost probe messages per second by the broker that led the "
+                     "partition (KafkaProbeMessagesFailing, KafkaProbeMessagesLost).",
+                     "short", [target(f"sum by (broker) ({rate('kafka_probe_messages_failed_total')})", "broker {{broker}} failed", ref="A"),
+                               target(f"sum by (broker) ({rate('kafka_probe_messages_lost_total')})", "broker {{broker}} lost", ref="B")],
+                     axis="messages/s"), 8)
+    d.add(timeseries("Probe partitions led per broker",
+                     "Partitions of the probe topic each broker leads now; 0 means the probe does "
+                     "not exercise that broker until leadership comes back.",
+                     "short", [target(f"max by (broker) ({sel('kafka_probe_broker_led_partitions')})", "broker {{broker}}")],
+                     axis="partitions"), 4)
+    d.add(stat("Brokers the probe misses",
+               "Brokers that are the preferred leader of no probe partition "
+               "(KafkaProbeBrokersUncovered).",
+               "none", f"max({sel('kafka_probe_topic_uncovered_brokers')})", ("green", (1, "orange"))), 4)
+
     d.row("JVM and resources")
     d.add(timeseries("JVM heap used",
                      "Heap in use and its maximum per broker (KafkaBrokerHeapUsageHigh above 90% "

@@ -220,6 +220,8 @@ class KnownMetrics:
                 if row["type"] in ("summary", "histogram"):
                     self.exact[name + "_count"] = "counter"
                     self.exact[name + "_sum"] = "counter"
+                if row["type"] == "histogram":
+                    self.exact[name + "_bucket"] = "counter"
         for path in jmx_rules:
             patterns.extend(_jmx_rule_names(path))
         # The most specific template first: zookeeper_<key>_total before zookeeper_<key>.

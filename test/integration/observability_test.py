@@ -1,9 +1,9 @@
 """The dashboards and alert rules against the real thing: a local Kafka 3.6.1 cluster in ZooKeeper
 mode (3 ZooKeeper servers, 3 brokers with the Jolokia agent), traffic from kafka-hub-loadgen,
 kafka-hub-exporter watching it (consumer lag, ZooKeeper, the JMX bridge with
-config/jmx/kafka-broker.yaml, one Jolokia target per broker labelled with the broker id), and a
-real Prometheus server (Debian package) scraping the exporter with the rule files of alerts/
-loaded.
+config/jmx/kafka-broker.yaml, one Jolokia target per broker labelled with the broker id, the
+end-to-end probe), and a real Prometheus server (Debian package) scraping the exporter with the
+rule files of alerts/ loaded.
 
 1. Before any fault, the alerts under test are neither firing nor pending, and every rule
    evaluates without error.
@@ -233,7 +233,8 @@ class DashboardsAndAlertsOnALiveCluster(unittest.TestCase):
                             f"zookeeper:\n  servers: [{servers}]\n  poll_interval: 2s\n"
                             "  poll_timeout: 1500ms\n  connect_timeout: 500ms\n  read_timeout: 1s\n"
                             f"jmx:\n  rules_file: {JMX_RULES}\n  poll_interval: 3s\n"
-                            f"  poll_timeout: 2s\n  read_timeout: 1500ms\n  targets:\n{targets}"))
+                            f"  poll_timeout: 2s\n  read_timeout: 1500ms\n  targets:\n{targets}"
+                            "probe:\n  enabled: true\n"))
             cls.prometheus = Prometheus(cls.exporter.port, cls.rules_dir)
             cls.wait_for_data()
         except Exception:
@@ -253,6 +254,8 @@ class DashboardsAndAlertsOnALiveCluster(unittest.TestCase):
             "lag of llm-archiver": "kafka_consumergroup_group_max_lag{group='llm-archiver'}",
             "lag of llm-analytics-group": "kafka_consumergroup_group_max_lag{group='llm-analytics-group'}",
             "messages in on broker 1": "rate(kafka_server_brokertopicmetrics_messagesinpersec{broker='1', topic=''}[30s]) > 0",
+            "probe messages received from every leader":
+                "count(rate(kafka_probe_messages_received_total[30s]) > 0) == 3",
         }
         while True:
             missing = [what for what, expr in checks.items() if not p.query(expr)]
