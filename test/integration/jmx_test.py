@@ -18,7 +18,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from khe_testlib import CLUSTER, EXPORTER, REPO, Cluster, Exporter, Metrics, log, read_catalogue  # noqa: E402
+from khe_testlib import CLUSTER, EXPORTER, REPO, Cluster, Exporter, Metrics, assert_catalogue, log  # noqa: E402
 
 # Broker i's jmx_exporter loads RULES[i]; the exporter uses the same file for broker i.
 RULES = [
@@ -281,19 +281,6 @@ def tearDownModule():
 class JmxBridgeFaults(unittest.TestCase):
     """Runs after the conformance tests (unittest orders classes by name: Bridge... < Faults)."""
 
-    def check_catalogue(self, m):
-        """The README's JMX rows against real output of three labelled targets."""
-        rows = {n: r for n, r in read_catalogue().items() if r["collector"] == "jmx"}
-        self.assertGreater(len(rows), 20)
-        for name, row in rows.items():
-            self.assertIn(name, m.types, f"README lists {name} but /metrics has no such series")
-            self.assertEqual(m.types[name], row["type"], name)
-            seen = set()
-            for n, labels, _ in m.samples:
-                if n == name or (row["type"] == "summary" and n in (name + "_count", name + "_sum")):
-                    seen.update(labels)
-            self.assertEqual(seen, row["labels"], name)
-
     def test_a_stopped_broker_goes_down_alone(self):
         cluster = JmxBridgeAgainstJmxExporter.cluster
         urls = JmxBridgeAgainstJmxExporter.jolokia
@@ -308,7 +295,7 @@ class JmxBridgeFaults(unittest.TestCase):
                 lambda m: all([s[1] for s in m.find("kafka_hub_exporter_jmx_target_up", broker=str(i))] == [1]
                               for i in range(3)),
                 timeout=60, what="all three targets up")
-            self.check_catalogue(m)
+            assert_catalogue(self, m, "jmx", at_least=20)
             for i in range(3):
                 self.assertEqual(m.value("kafka_hub_exporter_jmx_target_up", broker=str(i)), 1)
                 self.assertTrue(m.find("kafka_server_replicamanager_leadercount", broker=str(i)))

@@ -163,6 +163,27 @@ def read_catalogue():
     return rows
 
 
+# Sample suffixes that belong to a family of the given type in the text format.
+_FAMILY_SUFFIXES = {"summary": ("_count", "_sum"), "histogram": ("_bucket", "_count", "_sum")}
+
+
+def assert_catalogue(test, metrics, collector, at_least):
+    """The README's catalogue rows of `collector` against real /metrics output: each name
+    present with the row's type and exactly the row's labels (over all its samples)."""
+    rows = {n: r for n, r in read_catalogue().items() if r["collector"] == collector}
+    test.assertGreater(len(rows), at_least)
+    for name, row in rows.items():
+        test.assertIn(name, metrics.types, f"README lists {name} but /metrics has no such series")
+        test.assertEqual(metrics.types[name], row["type"], name)
+        own = {name} | {name + suffix for suffix in _FAMILY_SUFFIXES.get(row["type"], ())}
+        seen = set()
+        for n, labels, _ in metrics.samples:
+            if n in own:
+                seen.update(labels)
+        test.assertEqual(seen, row["labels"], name)
+    return rows
+
+
 _SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$')
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 

@@ -13,7 +13,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from khe_testlib import Cluster, Exporter, log, read_catalogue  # noqa: E402
+from khe_testlib import Cluster, Exporter, assert_catalogue, log  # noqa: E402
 
 BROKERS = 3
 # A short produce timeout: with acks=all, a message to a dead leader fails before the cluster
@@ -146,17 +146,7 @@ class EndToEndProbe(unittest.TestCase):
                       if line.startswith("kafka_probe")]
         self.assertIn(p.returncode, (0, 3), p.stdout + p.stderr)
         self.assertEqual(probe_lint, [])
-        rows = {n: r for n, r in read_catalogue().items() if r["collector"] == "probe"}
-        self.assertGreater(len(rows), 10)
-        for name, row in rows.items():
-            self.assertIn(name, m.types, f"README lists {name} but /metrics has no such series")
-            self.assertEqual(m.types[name], row["type"], name)
-            seen = set()
-            for n, labels, _ in m.samples:
-                if n == name or (row["type"] == "histogram" and
-                                 n in (name + "_bucket", name + "_sum", name + "_count")):
-                    seen.update(labels)
-            self.assertEqual(seen, row["labels"], name)
+        rows = assert_catalogue(self, m, "probe", at_least=10)
         for name in m.types:
             if name.startswith("kafka_probe_"):
                 self.assertIn(name, rows, f"{name} is on /metrics but not in the README")
