@@ -4,9 +4,9 @@ spec the file names in its first line, `# spec: NAME.spec`) and our engine (jmx_
 the same spec) must produce the same series: names, labels, values and types; and so must our
 engine when it only sees the leaves its read planner would read.
 
-Types are compared the way the 0.0.4 text format of simpleclient 0.16 means them: a COUNTER
-named `foo` is written `# TYPE foo_total counter` with samples named `foo`, which declares the
-counter family foo; likewise INFO with `_info`.
+Types are compared the way Prometheus reads simpleclient 0.16's 0.0.4 text format: a COUNTER
+named `foo` is written `# TYPE foo_total counter` over samples named `foo`, which therefore have
+no metadata (untyped); INFO is written `# TYPE foo_info gauge` over samples `foo`.
 
 Needs java and javac, and jmx_prometheus_javaagent-0.20.0.jar from `test/cluster/cluster fetch
 --jmx-exporter` (KHE_CACHE_DIR is honoured). KHE_JMX_REPLAY points at the jmx_rules_replay binary.
@@ -22,36 +22,27 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "test", "integration"))
+from khe_testlib import parse_metrics  # noqa: E402
 DATA = os.path.join(REPO, "test", "data", "jmx", "oracle")
 CLUSTER = os.path.join(REPO, "test", "cluster", "cluster")
 REPLAY = os.environ.get("KHE_JMX_REPLAY", os.path.join(REPO, "build", "test", "jmx_rules_replay"))
 
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$')
-LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 # jmx_exporter's own series, not made by rules.
 OWN = ("jmx_scrape_", "jmx_config_reload_")
 
 
 def parse(text):
-    samples, types = {}, {}
-    for line in text.splitlines():
-        if line.startswith("# TYPE "):
-            _, _, name, kind = line.split(" ", 3)
-            types[name] = kind
-            continue
-        if not line or line.startswith("#"):
-            continue
-        m = SAMPLE.match(line)
-        if not m:
-            raise ValueError(f"unparseable line: {line!r}")
-        name = m.group(1)
+    """{(name, sorted labels): value} of the rules' series, and {name: type}."""
+    parsed, types = parse_metrics(text)
+    samples = {}
+    for name, labels, value in parsed:
         if name.startswith(OWN):
             continue
-        labels = tuple(sorted(LABEL.findall(m.group(2) or "")))
-        key = (name, labels)
+        key = (name, tuple(sorted(labels.items())))
         if key in samples:
             raise AssertionError(f"duplicate series {key}")
-        samples[key] = float(m.group(3))
+        samples[key] = value
     return samples, types
 
 
