@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "khe/jmx/jmx_rules.h"
+#include "khe/jmx/rules_planner.h"
 
 namespace {
 
@@ -167,18 +168,6 @@ std::string with_cache(const std::string& yaml) {
   return out;
 }
 
-bool planned(const std::vector<khe::jmx::PlannedRead>& plan,
-             const std::vector<khe::jmx::ObjectNamePattern>& patterns, const ObjectName& bean,
-             const std::string& attribute) {
-  for (std::size_t i = 0; i < plan.size(); ++i) {
-    if (!patterns[i].matches(bean)) continue;
-    const auto& attrs = plan[i].attributes;
-    if (attrs.empty() || std::find(attrs.begin(), attrs.end(), attribute) != attrs.end())
-      return true;
-  }
-  return false;
-}
-
 void run(const std::string& label, const std::string& yaml, const Broker& broker) {
   auto rules = khe::jmx::JmxRules::parse(yaml, label);
   if (!rules) {
@@ -191,13 +180,11 @@ void run(const std::string& label, const std::string& yaml, const Broker& broker
                     LeafValue{l.kind, l.number, l.text}};
   };
   const auto plan = rules->plan();
-  std::vector<khe::jmx::ObjectNamePattern> patterns;
-  for (const auto& read : plan)
-    patterns.push_back(std::move(khe::jmx::ObjectNamePattern::parse(read.mbean)).value());
+  const auto coverage = std::move(khe::jmx::PlanCoverage::create(plan)).value();
   std::size_t read = 0;
   for (const auto& l : broker.leaves) {
     const auto& top = broker.keys[l.keys].empty() ? l.attribute : broker.keys[l.keys].front();
-    if (planned(plan, patterns, broker.beans[l.bean], top)) ++read;
+    if (coverage.reads(broker.beans[l.bean], top)) ++read;
   }
   auto cpu_seconds = [] {
     timespec t{};

@@ -13,21 +13,10 @@
 
 #include "bean_spec.h"
 #include "khe/jmx/jmx_rules.h"
+#include "khe/jmx/rules_planner.h"
 #include "khe/metrics/text_format.h"
 
 namespace {
-
-bool planned_read(const std::vector<khe::jmx::PlannedRead>& plan,
-                  const std::vector<khe::jmx::ObjectNamePattern>& patterns,
-                  const khe::jmx::ObjectName& bean, const std::string& attribute) {
-  for (std::size_t i = 0; i < plan.size(); ++i) {
-    if (!patterns[i].matches(bean)) continue;
-    const auto& attrs = plan[i].attributes;
-    if (attrs.empty() || std::find(attrs.begin(), attrs.end(), attribute) != attrs.end())
-      return true;
-  }
-  return false;
-}
 
 int print_plan(const char* path) {
   auto rules = khe::jmx::JmxRules::load_file(path);
@@ -71,15 +60,10 @@ int main(int argc, char** argv) {
     std::cerr << spec.error().to_string() << "\n";
     return 2;
   }
-  const auto plan = rules->plan();
-  std::vector<khe::jmx::ObjectNamePattern> patterns;
-  for (const auto& read : plan) {
-    auto pattern = khe::jmx::ObjectNamePattern::parse(read.mbean);
-    if (!pattern) {
-      std::cerr << "plan: " << pattern.error().to_string() << "\n";
-      return 1;
-    }
-    patterns.push_back(std::move(pattern).value());
+  auto coverage = khe::jmx::PlanCoverage::create(rules->plan());
+  if (!coverage) {
+    std::cerr << "plan: " << coverage.error().to_string() << "\n";
+    return 1;
   }
   std::vector<bool> included(spec->beans.size());
   for (std::size_t i = 0; i < spec->beans.size(); ++i)
@@ -89,7 +73,7 @@ int main(int argc, char** argv) {
   for (const auto& leaf : spec->leaves) {
     if (!included[leaf.bean]) continue;
     ++leaves;
-    if (planned && !planned_read(plan, patterns, spec->beans[leaf.bean], leaf.top_attribute()))
+    if (planned && !coverage->reads(spec->beans[leaf.bean], leaf.top_attribute()))
       continue;
     ++read;
     rules->apply(spec->leaf(leaf), builder);

@@ -61,4 +61,22 @@ bool wildcard_covers(std::string_view outer, std::string_view inner);
 // Attribute names of the JVM platform MBeans and Kafka's Yammer metric MBeans.
 const std::vector<std::string_view>& known_attribute_names();
 
+// Whether a plan reads a given attribute of a given MBean, as Jolokia would serve the plan's
+// pattern reads: for tests and benchmarks that compare planned reads with reading everything.
+// Immutable once created.
+class PlanCoverage {
+ public:
+  // Error (kInternal) when a planned read's mbean is not an ObjectName pattern.
+  static Result<PlanCoverage> create(const std::vector<PlannedRead>& plan);
+  // `attribute`: the MBean attribute itself (the outermost key of a composite leaf).
+  bool reads(const ObjectName& bean, std::string_view attribute) const;
+
+ private:
+  struct Read {
+    ObjectNamePattern pattern;
+    std::vector<std::string> attributes;  // empty: every attribute
+  };
+  std::vector<Read> reads_;
+};
+
 }  // namespace khe::jmx

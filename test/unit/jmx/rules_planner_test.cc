@@ -226,24 +226,15 @@ TEST(RulesPlanner, ThePlanFeedsEverySeriesOfTheOracleRules) {
     ASSERT_TRUE(spec.ok()) << spec.error().to_string();
     auto rules = JmxRules::load_file(dir + file);
     ASSERT_TRUE(rules.ok()) << rules.error().to_string();
-    const auto plan = rules->plan();
-    std::vector<ObjectNamePattern> patterns;
-    for (const auto& read : plan)
-      patterns.push_back(std::move(ObjectNamePattern::parse(read.mbean)).value());
+    auto coverage = PlanCoverage::create(rules->plan());
+    ASSERT_TRUE(coverage.ok()) << coverage.error().to_string();
     FamilyBuilder all, planned;
     std::size_t read_leaves = 0;
     for (const auto& leaf : spec->leaves) {
       const ObjectName& bean = spec->beans[leaf.bean];
       if (!rules->includes(bean)) continue;
       rules->apply(spec->leaf(leaf), all);
-      bool read = false;
-      for (std::size_t i = 0; i < patterns.size() && !read; ++i) {
-        const auto& attrs = plan[i].attributes;
-        read = patterns[i].matches(bean) &&
-               (attrs.empty() ||
-                std::find(attrs.begin(), attrs.end(), leaf.top_attribute()) != attrs.end());
-      }
-      if (!read) continue;
+      if (!coverage->reads(bean, leaf.top_attribute())) continue;
       ++read_leaves;
       rules->apply(spec->leaf(leaf), planned);
     }
