@@ -2,8 +2,8 @@
 // collectors and the HTTP server, waits for SIGINT/SIGTERM, and stops in reverse order.
 #include <malloc.h>
 #include <pthread.h>
-#include <unistd.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -207,8 +207,7 @@ int main(int argc, char** argv) {
     return kExitFailure;
   }
   spdlog::info("kafka-hub-exporter {} listening on {}:{}{} collectors={}", KHE_VERSION,
-               http_options->listen_host, port.value(), config->web.telemetry_path,
-               runners.size());
+               http_options->listen_host, port.value(), config->web.telemetry_path, runners.size());
 
   auto work = boost::asio::make_work_guard(io);
   // One thread per collector: a collection blocks its thread (librdkafka calls are

@@ -66,8 +66,9 @@ int integer(const YAML::Node& node, const std::string& key, int min, int max) {
     if (used == text.size() && value >= min && value <= max) return static_cast<int>(value);
   } catch (...) {
   }
-  fail(node, key, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max) +
-                      ", got '" + text + "'");
+  fail(node, key,
+       "must be an integer from " + std::to_string(min) + " to " + std::to_string(max) + ", got '" +
+           text + "'");
 }
 
 std::chrono::milliseconds duration(const YAML::Node& node, const std::string& key) {
@@ -122,7 +123,8 @@ void parse_kafka(const YAML::Node& node, Config& config) {
   }
   if (node["cluster_name"]) {
     k.cluster_name = scalar(node["cluster_name"], "kafka.cluster_name");
-    if (k.cluster_name.empty()) fail(node["cluster_name"], "kafka.cluster_name", "must not be empty");
+    if (k.cluster_name.empty())
+      fail(node["cluster_name"], "kafka.cluster_name", "must not be empty");
   }
   if (node["servers"]) {
     k.bootstrap_servers = string_list(node["servers"], "kafka.servers");
@@ -132,20 +134,27 @@ void parse_kafka(const YAML::Node& node, Config& config) {
       }
     }
   }
-  if (node["poll_interval"]) k.poll_interval = duration(node["poll_interval"], "kafka.poll_interval");
-  if (node["poll_timeout"]) k.poll_timeout = duration(node["poll_timeout"], "kafka.poll_timeout");
-  else k.poll_timeout = std::max(std::chrono::milliseconds(1), k.poll_interval * 2 / 3);
+  if (node["poll_interval"])
+    k.poll_interval = duration(node["poll_interval"], "kafka.poll_interval");
+  if (node["poll_timeout"])
+    k.poll_timeout = duration(node["poll_timeout"], "kafka.poll_timeout");
+  else
+    k.poll_timeout = std::max(std::chrono::milliseconds(1), k.poll_interval * 2 / 3);
   if (k.poll_timeout >= k.poll_interval) {
     fail(node["poll_timeout"] ? node["poll_timeout"] : node, "kafka.poll_timeout",
          "must be shorter than kafka.poll_interval (" + format_duration(k.poll_interval) + ")");
   }
   if (node["naming"]) {
     auto naming = scalar(node["naming"], "kafka.naming");
-    if (naming == "kafka-lag-exporter") k.naming = LagNaming::kKafkaLagExporter;
-    else if (naming == "kafka_exporter") k.naming = LagNaming::kKafkaExporter;
-    else if (naming == "both") k.naming = LagNaming::kBoth;
-    else fail(node["naming"], "kafka.naming",
-              "must be kafka-lag-exporter, kafka_exporter or both, got '" + naming + "'");
+    if (naming == "kafka-lag-exporter")
+      k.naming = LagNaming::kKafkaLagExporter;
+    else if (naming == "kafka_exporter")
+      k.naming = LagNaming::kKafkaExporter;
+    else if (naming == "both")
+      k.naming = LagNaming::kBoth;
+    else
+      fail(node["naming"], "kafka.naming",
+           "must be kafka-lag-exporter, kafka_exporter or both, got '" + naming + "'");
   }
   if (node["per_partition_series"]) {
     k.per_partition_series = boolean(node["per_partition_series"], "kafka.per_partition_series");
@@ -184,7 +193,8 @@ void parse_kafka(const YAML::Node& node, Config& config) {
   if (node["groups"]) k.group_filter = name_filter(node["groups"], "kafka.groups");
   if (node["properties"]) {
     const auto& props = node["properties"];
-    if (!props.IsMap()) fail(props, "kafka.properties", "must be a mapping of librdkafka properties");
+    if (!props.IsMap())
+      fail(props, "kafka.properties", "must be a mapping of librdkafka properties");
     for (const auto& entry : props) {
       auto key = entry.first.as<std::string>();
       k.properties[key] = scalar(entry.second, "kafka.properties." + key);
@@ -215,7 +225,9 @@ std::chrono::milliseconds step_timeout(const YAML::Node& node, const std::string
   auto value = duration(node, key);
   if (value > poll_timeout) {
     auto section = key.substr(0, key.find('.'));
-    fail(node, key, "must not be longer than " + section + ".poll_timeout (" + format_duration(poll_timeout) + ")");
+    fail(node, key,
+         "must not be longer than " + section + ".poll_timeout (" + format_duration(poll_timeout) +
+             ")");
   }
   return value;
 }
@@ -233,8 +245,8 @@ void parse_zookeeper(const YAML::Node& node, Config& config) {
       }
     }
   }
-  config.zookeeper_enabled = node["enabled"] ? boolean(node["enabled"], "zookeeper.enabled")
-                                             : !z.servers.empty();
+  config.zookeeper_enabled =
+      node["enabled"] ? boolean(node["enabled"], "zookeeper.enabled") : !z.servers.empty();
   if (node["chroot"]) {
     z.chroot = scalar(node["chroot"], "zookeeper.chroot");
     if (!z.chroot.empty() && (z.chroot.front() != '/' || z.chroot.back() == '/')) {
@@ -248,8 +260,10 @@ void parse_zookeeper(const YAML::Node& node, Config& config) {
   if (node["poll_interval"]) {
     z.poll_interval = duration(node["poll_interval"], "zookeeper.poll_interval");
   }
-  if (node["poll_timeout"]) z.poll_timeout = duration(node["poll_timeout"], "zookeeper.poll_timeout");
-  else z.poll_timeout = std::max(std::chrono::milliseconds(1), z.poll_interval * 2 / 3);
+  if (node["poll_timeout"])
+    z.poll_timeout = duration(node["poll_timeout"], "zookeeper.poll_timeout");
+  else
+    z.poll_timeout = std::max(std::chrono::milliseconds(1), z.poll_interval * 2 / 3);
   if (z.poll_timeout >= z.poll_interval) {
     fail(node["poll_timeout"] ? node["poll_timeout"] : node, "zookeeper.poll_timeout",
          "must be shorter than zookeeper.poll_interval (" + format_duration(z.poll_interval) + ")");
@@ -278,7 +292,8 @@ void parse_zookeeper(const YAML::Node& node, Config& config) {
     }
     if (!auth["password_file"]) fail(auth, "zookeeper.auth.password_file", "is required");
     a.password_file = scalar(auth["password_file"], "zookeeper.auth.password_file");
-    a.password = read_secret_file(auth["password_file"], "zookeeper.auth.password_file", a.password_file);
+    a.password =
+        read_secret_file(auth["password_file"], "zookeeper.auth.password_file", a.password_file);
     z.auth = std::move(a);
   }
 }
@@ -299,20 +314,24 @@ std::string host_port_of(const std::string& url) {
 }
 
 void parse_jmx_target(const YAML::Node& node, const std::string& key, jmx::JolokiaTarget& t) {
-  expect_map(node, key, {"url", "broker", "user", "password_file", "ca_file", "insecure_skip_verify"});
+  expect_map(node, key,
+             {"url", "broker", "user", "password_file", "ca_file", "insecure_skip_verify"});
   if (!node["url"]) fail(node, key + ".url", "is required");
   t.url = scalar(node["url"], key + ".url");
-  if (!is_http_url(t.url)) fail(node["url"], key + ".url", "must start with http:// or https://, got '" + t.url + "'");
+  if (!is_http_url(t.url))
+    fail(node["url"], key + ".url", "must start with http:// or https://, got '" + t.url + "'");
   if (node["broker"]) t.broker = scalar(node["broker"], key + ".broker");
   if (node["user"]) t.user = scalar(node["user"], key + ".user");
   if (node["password_file"]) {
-    if (t.user.empty()) fail(node["password_file"], key + ".password_file", "needs " + key + ".user");
+    if (t.user.empty())
+      fail(node["password_file"], key + ".password_file", "needs " + key + ".user");
     t.password_file = scalar(node["password_file"], key + ".password_file");
     t.password = read_secret_file(node["password_file"], key + ".password_file", t.password_file);
   }
   if (node["ca_file"]) {
     t.ca_file = scalar(node["ca_file"], key + ".ca_file");
-    if (!std::ifstream(t.ca_file)) fail(node["ca_file"], key + ".ca_file", "cannot read file '" + t.ca_file + "'");
+    if (!std::ifstream(t.ca_file))
+      fail(node["ca_file"], key + ".ca_file", "cannot read file '" + t.ca_file + "'");
   }
   if (node["insecure_skip_verify"]) {
     t.insecure_skip_verify = boolean(node["insecure_skip_verify"], key + ".insecure_skip_verify");
@@ -332,14 +351,20 @@ void parse_jmx(const YAML::Node& node, Config& config) {
   }
   if (node["counter_naming"]) {
     auto naming = scalar(node["counter_naming"], "jmx.counter_naming");
-    if (naming == "0.20") j.counter_naming = jmx::CounterNaming::kJmxExporter020;
-    else if (naming == "1.x") j.counter_naming = jmx::CounterNaming::kJmxExporter1x;
-    else fail(node["counter_naming"], "jmx.counter_naming", "must be 0.20 or 1.x, got '" + naming + "'");
+    if (naming == "0.20")
+      j.counter_naming = jmx::CounterNaming::kJmxExporter020;
+    else if (naming == "1.x")
+      j.counter_naming = jmx::CounterNaming::kJmxExporter1x;
+    else
+      fail(node["counter_naming"], "jmx.counter_naming",
+           "must be 0.20 or 1.x, got '" + naming + "'");
   }
   if (node["jvm_metrics"]) j.jvm_metrics = boolean(node["jvm_metrics"], "jmx.jvm_metrics");
   if (node["poll_interval"]) j.poll_interval = duration(node["poll_interval"], "jmx.poll_interval");
-  if (node["poll_timeout"]) j.poll_timeout = duration(node["poll_timeout"], "jmx.poll_timeout");
-  else j.poll_timeout = std::max(std::chrono::milliseconds(1), j.poll_interval * 2 / 3);
+  if (node["poll_timeout"])
+    j.poll_timeout = duration(node["poll_timeout"], "jmx.poll_timeout");
+  else
+    j.poll_timeout = std::max(std::chrono::milliseconds(1), j.poll_interval * 2 / 3);
   if (j.poll_timeout >= j.poll_interval) {
     fail(node["poll_timeout"] ? node["poll_timeout"] : node, "jmx.poll_timeout",
          "must be shorter than jmx.poll_interval (" + format_duration(j.poll_interval) + ")");
@@ -347,8 +372,8 @@ void parse_jmx(const YAML::Node& node, Config& config) {
   jmx::JolokiaTarget defaults;
   defaults.connect_timeout = step_timeout(node["connect_timeout"], "jmx.connect_timeout",
                                           defaults.connect_timeout, j.poll_timeout);
-  defaults.read_timeout = step_timeout(node["read_timeout"], "jmx.read_timeout",
-                                       defaults.read_timeout, j.poll_timeout);
+  defaults.read_timeout =
+      step_timeout(node["read_timeout"], "jmx.read_timeout", defaults.read_timeout, j.poll_timeout);
   if (node["max_reply_bytes"]) {
     defaults.max_reply_bytes = static_cast<std::size_t>(
         integer(node["max_reply_bytes"], "jmx.max_reply_bytes", 1024, 1 << 30));
@@ -522,8 +547,8 @@ std::optional<Error> validate_config(const Config& config) {
   };
   static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error"};
   if (levels.count(config.log.level) == 0) {
-    return bad("log.level", "must be one of trace, debug, info, warn, error; got '" +
-                                config.log.level + "'");
+    return bad("log.level",
+               "must be one of trace, debug, info, warn, error; got '" + config.log.level + "'");
   }
   if (config.log.format != "logfmt" && config.log.format != "json") {
     return bad("log.format", "must be logfmt or json; got '" + config.log.format + "'");
@@ -559,8 +584,8 @@ std::optional<Error> validate_config(const Config& config) {
           return bad("jmx.targets", "'" + config.jmx.targets[i].url + "' is listed twice");
         }
         if (config.jmx.targets[i].broker == config.jmx.targets[j].broker) {
-          return bad("jmx.targets", "two targets have the broker label '" +
-                                        config.jmx.targets[i].broker + "'");
+          return bad("jmx.targets",
+                     "two targets have the broker label '" + config.jmx.targets[i].broker + "'");
         }
       }
     }
@@ -719,7 +744,8 @@ Result<Config> build_config(const Flags& flags) {
       if (config.jmx.targets.size() != 1) {
         return Error{ErrorKind::kConfig, "--jmx.broker",
                      "flag --jmx.broker: labels the only JMX target, but there are " +
-                         std::to_string(config.jmx.targets.size()) + "; set jmx.targets[].broker instead"};
+                         std::to_string(config.jmx.targets.size()) +
+                         "; set jmx.targets[].broker instead"};
       }
       config.jmx.targets[0].broker = *flags.jmx_broker;
     }

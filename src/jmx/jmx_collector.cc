@@ -47,7 +47,8 @@ std::vector<jmx::PlannedRead> merge_reads(std::vector<jmx::PlannedRead> plan, bo
 JmxCollector::JmxCollector(JmxOptions options, std::shared_ptr<const jmx::JmxRules> rules,
                            std::vector<std::unique_ptr<jmx::JolokiaTransport>> transports)
     : options_(std::move(options)), rules_(std::move(rules)), transports_(std::move(transports)) {
-  reads_ = merge_reads(rules_ ? rules_->plan() : std::vector<jmx::PlannedRead>{}, options_.jvm_metrics);
+  reads_ =
+      merge_reads(rules_ ? rules_->plan() : std::vector<jmx::PlannedRead>{}, options_.jvm_metrics);
   request_body_ = jmx::build_bulk_request(reads_);
 }
 
@@ -63,8 +64,10 @@ Result<std::unique_ptr<JmxCollector>> JmxCollector::create(JmxOptions options) {
     rules = std::make_shared<const jmx::JmxRules>(std::move(loaded).value());
   }
   std::vector<std::unique_ptr<jmx::JolokiaTransport>> transports;
-  for (const auto& target : options.targets) transports.push_back(jmx::make_http_jolokia_transport(target));
-  return std::make_unique<JmxCollector>(std::move(options), std::move(rules), std::move(transports));
+  for (const auto& target : options.targets)
+    transports.push_back(jmx::make_http_jolokia_transport(target));
+  return std::make_unique<JmxCollector>(std::move(options), std::move(rules),
+                                        std::move(transports));
 }
 
 namespace {
@@ -109,8 +112,10 @@ Result<Collection> JmxCollector::collect(Clock::time_point deadline) {
       continue;
     }
     report.reply_bytes = reply->size();
-    if (target.broker.empty()) builder.set_constant_labels({});
-    else builder.set_constant_labels({{"broker", target.broker}});
+    if (target.broker.empty())
+      builder.set_constant_labels({});
+    else
+      builder.set_constant_labels({{"broker", target.broker}});
 
     std::size_t before = builder.sample_count();
     jmx::JvmObservation jvm;
@@ -166,12 +171,14 @@ Result<Collection> JmxCollector::collect(Clock::time_point deadline) {
   auto& samples = self.family("kafka_hub_exporter_jmx_target_samples",
                               "Samples the rules and JVM series made of the target's last reply.",
                               MetricType::kGauge, label);
-  auto& ignored = self.family("kafka_hub_exporter_jmx_target_ignored_attributes",
-                              "Attributes the agent could not read in the last bulk read (ignoreErrors).",
-                              MetricType::kGauge, label);
-  auto& reads = self.family("kafka_hub_exporter_jmx_planned_reads",
-                            "MBean pattern reads in each bulk request (rules' plan plus JVM reads).",
-                            MetricType::kGauge, {});
+  auto& ignored =
+      self.family("kafka_hub_exporter_jmx_target_ignored_attributes",
+                  "Attributes the agent could not read in the last bulk read (ignoreErrors).",
+                  MetricType::kGauge, label);
+  auto& reads =
+      self.family("kafka_hub_exporter_jmx_planned_reads",
+                  "MBean pattern reads in each bulk request (rules' plan plus JVM reads).",
+                  MetricType::kGauge, {});
   for (std::size_t i = 0; i < reports.size(); ++i) {
     const auto& target = options_.targets[i];
     std::string broker = target.broker.empty() ? "" : target.broker;

@@ -21,10 +21,14 @@ std::optional<double> number_of(const LeafValue& value) {
 
 template <typename Usage>
 void set_usage_field(std::string_view field, double value, Usage& usage) {
-  if (field == "used") usage.used = value;
-  else if (field == "committed") usage.committed = value;
-  else if (field == "max") usage.max = value;
-  else if (field == "init") usage.init = value;
+  if (field == "used")
+    usage.used = value;
+  else if (field == "committed")
+    usage.committed = value;
+  else if (field == "max")
+    usage.max = value;
+  else if (field == "init")
+    usage.init = value;
 }
 
 // attribute name of the Threading / ClassLoading / OperatingSystem / Runtime beans -> series
@@ -70,9 +74,12 @@ constexpr ScalarHelp kScalarHelp[] = {
      "The total number of classes that have been unloaded since the JVM has started execution"},
     {"jvm_process_cpu_seconds_total", MetricType::kCounter,
      "Total user and system CPU time of the broker's JVM in seconds."},
-    {"jvm_process_open_fds", MetricType::kGauge, "Number of open file descriptors of the broker's JVM."},
-    {"jvm_process_max_fds", MetricType::kGauge, "Maximum number of open file descriptors of the broker's JVM."},
-    {"jvm_process_virtual_memory_bytes", MetricType::kGauge, "Virtual memory size of the broker's JVM in bytes."},
+    {"jvm_process_open_fds", MetricType::kGauge,
+     "Number of open file descriptors of the broker's JVM."},
+    {"jvm_process_max_fds", MetricType::kGauge,
+     "Maximum number of open file descriptors of the broker's JVM."},
+    {"jvm_process_virtual_memory_bytes", MetricType::kGauge,
+     "Virtual memory size of the broker's JVM in bytes."},
     {"jvm_process_start_time_seconds", MetricType::kGauge,
      "Start time of the broker's JVM since unix epoch in seconds."},
 };
@@ -105,20 +112,26 @@ void emit_usage(const std::map<std::string, Usage>& by_name, std::string_view pr
 
 const std::vector<PlannedRead>& jvm_reads() {
   static const std::vector<PlannedRead> reads{
-      {"java.lang:type=Memory", {"HeapMemoryUsage", "NonHeapMemoryUsage", "ObjectPendingFinalizationCount"}},
+      {"java.lang:type=Memory",
+       {"HeapMemoryUsage", "NonHeapMemoryUsage", "ObjectPendingFinalizationCount"}},
       {"java.lang:type=MemoryPool,*", {"Usage", "CollectionUsage"}},
       {"java.nio:type=BufferPool,*", {"MemoryUsed", "TotalCapacity", "Count"}},
       {"java.lang:type=GarbageCollector,*", {"CollectionCount", "CollectionTime"}},
-      {"java.lang:type=Threading", {"ThreadCount", "DaemonThreadCount", "PeakThreadCount", "TotalStartedThreadCount"}},
-      {"java.lang:type=ClassLoading", {"LoadedClassCount", "TotalLoadedClassCount", "UnloadedClassCount"}},
+      {"java.lang:type=Threading",
+       {"ThreadCount", "DaemonThreadCount", "PeakThreadCount", "TotalStartedThreadCount"}},
+      {"java.lang:type=ClassLoading",
+       {"LoadedClassCount", "TotalLoadedClassCount", "UnloadedClassCount"}},
       {"java.lang:type=OperatingSystem",
-       {"ProcessCpuTime", "OpenFileDescriptorCount", "MaxFileDescriptorCount", "CommittedVirtualMemorySize"}},
+       {"ProcessCpuTime", "OpenFileDescriptorCount", "MaxFileDescriptorCount",
+        "CommittedVirtualMemorySize"}},
       {"java.lang:type=Runtime", {"StartTime", "VmVendor", "SystemProperties"}},
   };
   return reads;
 }
 
-bool is_jvm_bean(const ObjectName& name) { return name.domain == "java.lang" || name.domain == "java.nio"; }
+bool is_jvm_bean(const ObjectName& name) {
+  return name.domain == "java.lang" || name.domain == "java.nio";
+}
 
 void JvmObservation::observe(const ObjectName& bean, const BeanLeaf& leaf) {
   const std::string* type = property(bean, "type");
@@ -128,19 +141,28 @@ void JvmObservation::observe(const ObjectName& bean, const BeanLeaf& leaf) {
   const auto& keys = leaf.attr_keys;
 
   if (*type == "Memory" && keys.size() == 1 && value) {
-    if (keys[0] == "HeapMemoryUsage") set_usage_field(leaf.attr_name, *value, area_["heap"]);
-    else if (keys[0] == "NonHeapMemoryUsage") set_usage_field(leaf.attr_name, *value, area_["nonheap"]);
+    if (keys[0] == "HeapMemoryUsage")
+      set_usage_field(leaf.attr_name, *value, area_["heap"]);
+    else if (keys[0] == "NonHeapMemoryUsage")
+      set_usage_field(leaf.attr_name, *value, area_["nonheap"]);
   } else if (*type == "MemoryPool" && name && keys.size() == 1 && value) {
-    if (keys[0] == "Usage") set_usage_field(leaf.attr_name, *value, pool_[*name]);
-    else if (keys[0] == "CollectionUsage") set_usage_field(leaf.attr_name, *value, pool_collection_[*name]);
+    if (keys[0] == "Usage")
+      set_usage_field(leaf.attr_name, *value, pool_[*name]);
+    else if (keys[0] == "CollectionUsage")
+      set_usage_field(leaf.attr_name, *value, pool_collection_[*name]);
   } else if (*type == "BufferPool" && name && keys.empty() && value) {
     auto& pool = buffer_pool_[*name];
-    if (leaf.attr_name == "MemoryUsed") pool.used_bytes = value;
-    else if (leaf.attr_name == "TotalCapacity") pool.capacity_bytes = value;
-    else if (leaf.attr_name == "Count") pool.buffers = value;
+    if (leaf.attr_name == "MemoryUsed")
+      pool.used_bytes = value;
+    else if (leaf.attr_name == "TotalCapacity")
+      pool.capacity_bytes = value;
+    else if (leaf.attr_name == "Count")
+      pool.buffers = value;
   } else if (*type == "GarbageCollector" && name && keys.empty() && value) {
-    if (leaf.attr_name == "CollectionCount") gc_[*name].count = value;
-    else if (leaf.attr_name == "CollectionTime") gc_[*name].time_ms = value;
+    if (leaf.attr_name == "CollectionCount")
+      gc_[*name].count = value;
+    else if (leaf.attr_name == "CollectionTime")
+      gc_[*name].time_ms = value;
   } else if (*type == "Runtime" && leaf.value.kind == LeafValue::Kind::kString) {
     // SystemProperties is a TabularData: flattened either as a composite (the property name is
     // the leaf's name) or as rows (the name is the `key` index column).
@@ -151,13 +173,17 @@ void JvmObservation::observe(const ObjectName& bean, const BeanLeaf& leaf) {
         if (k == "key") property_name = v;  // the row's index column
       }
     }
-    if (property_name == "java.runtime.name") info_["runtime"] = std::string(leaf.value.text);
-    else if (property_name == "java.runtime.version") info_["version"] = std::string(leaf.value.text);
-    else if (keys.empty() && leaf.attr_name == "VmVendor") info_["vendor"] = std::string(leaf.value.text);
+    if (property_name == "java.runtime.name")
+      info_["runtime"] = std::string(leaf.value.text);
+    else if (property_name == "java.runtime.version")
+      info_["version"] = std::string(leaf.value.text);
+    else if (keys.empty() && leaf.attr_name == "VmVendor")
+      info_["vendor"] = std::string(leaf.value.text);
   }
   if (keys.empty() && value) {
     for (const auto& s : kScalars) {
-      if (*type == s.type && leaf.attr_name == s.attribute) scalars_[std::string(s.series)] = *value * s.factor;
+      if (*type == s.type && leaf.attr_name == s.attribute)
+        scalars_[std::string(s.series)] = *value * s.factor;
     }
   }
 }
@@ -170,16 +196,16 @@ void JvmObservation::emit(FamilyBuilder& out) const {
              "memory pool after last collection.", out);
   for (const auto& [pool, b] : buffer_pool_) {
     if (b.used_bytes) {
-      out.add("jvm_buffer_pool_used_bytes", "Used bytes of a given JVM buffer pool.", MetricType::kGauge,
-              {{"pool", pool}}, *b.used_bytes);
+      out.add("jvm_buffer_pool_used_bytes", "Used bytes of a given JVM buffer pool.",
+              MetricType::kGauge, {{"pool", pool}}, *b.used_bytes);
     }
     if (b.capacity_bytes) {
       out.add("jvm_buffer_pool_capacity_bytes", "Bytes capacity of a given JVM buffer pool.",
               MetricType::kGauge, {{"pool", pool}}, *b.capacity_bytes);
     }
     if (b.buffers) {
-      out.add("jvm_buffer_pool_used_buffers", "Used buffers of a given JVM buffer pool.", MetricType::kGauge,
-              {{"pool", pool}}, *b.buffers);
+      out.add("jvm_buffer_pool_used_buffers", "Used buffers of a given JVM buffer pool.",
+              MetricType::kGauge, {{"pool", pool}}, *b.buffers);
     }
   }
   for (const auto& [gc, g] : gc_) {
@@ -200,7 +226,8 @@ void JvmObservation::emit(FamilyBuilder& out) const {
       return it == info_.end() ? std::string() : it->second;
     };
     out.add("jvm_info", "VM version info", MetricType::kGauge,
-            {{"runtime", get("runtime")}, {"vendor", get("vendor")}, {"version", get("version")}}, 1);
+            {{"runtime", get("runtime")}, {"vendor", get("vendor")}, {"version", get("version")}},
+            1);
   }
 }
 

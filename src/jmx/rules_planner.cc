@@ -811,7 +811,8 @@ Result<PlanCoverage> PlanCoverage::create(const std::vector<PlannedRead>& plan) 
   PlanCoverage coverage;
   for (const auto& read : plan) {
     auto pattern = ObjectNamePattern::parse(read.mbean);
-    if (!pattern) return Error{ErrorKind::kInternal, read.mbean, "planned " + pattern.error().message};
+    if (!pattern)
+      return Error{ErrorKind::kInternal, read.mbean, "planned " + pattern.error().message};
     coverage.reads_.push_back(Read{std::move(pattern).value(), read.attributes});
   }
   return coverage;
@@ -820,8 +821,8 @@ Result<PlanCoverage> PlanCoverage::create(const std::vector<PlannedRead>& plan) 
 bool PlanCoverage::reads(const ObjectName& bean, std::string_view attribute) const {
   for (const auto& read : reads_) {
     if (!read.pattern.matches(bean)) continue;
-    if (read.attributes.empty() ||
-        std::find(read.attributes.begin(), read.attributes.end(), attribute) != read.attributes.end()) {
+    if (read.attributes.empty() || std::find(read.attributes.begin(), read.attributes.end(),
+                                             attribute) != read.attributes.end()) {
       return true;
     }
   }

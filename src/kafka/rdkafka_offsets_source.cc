@@ -88,11 +88,13 @@ Result<ClusterMetadata> RdKafkaOffsetsSource::metadata(std::chrono::milliseconds
     ErrorKind kind = err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT
                          ? ErrorKind::kConnect
                          : ErrorKind::kMetadata;
-    if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED ||
+    if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
+        err == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED ||
         err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED) {
       kind = ErrorKind::kAuth;
     }
-    return Error{kind, bootstrap_, std::string("metadata request failed: ") + rd_kafka_err2str(err)};
+    return Error{kind, bootstrap_,
+                 std::string("metadata request failed: ") + rd_kafka_err2str(err)};
   }
   ClusterMetadata out;
   for (int i = 0; i < md->broker_cnt; ++i) {
@@ -156,8 +158,9 @@ WatermarkResult RdKafkaOffsetsSource::watermarks(const ClusterMetadata& metadata
   };
   std::vector<Pending> pending;
   for (const auto& [leader, tps] : by_leader) {
-    pending.push_back({leader, std::async(std::launch::async, ask, std::cref(tps), RD_KAFKA_OFFSET_END),
-                       std::async(std::launch::async, ask, std::cref(tps), RD_KAFKA_OFFSET_BEGINNING)});
+    pending.push_back(
+        {leader, std::async(std::launch::async, ask, std::cref(tps), RD_KAFKA_OFFSET_END),
+         std::async(std::launch::async, ask, std::cref(tps), RD_KAFKA_OFFSET_BEGINNING)});
   }
   for (auto& p : pending) {
     const auto& tps = by_leader[p.leader];
@@ -172,8 +175,9 @@ WatermarkResult RdKafkaOffsetsSource::watermarks(const ClusterMetadata& metadata
                                 " partitions failed: " + rd_kafka_err2str(latest.err)});
     }
     if (earliest.err != RD_KAFKA_RESP_ERR_NO_ERROR && latest.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      out.errors.push_back({ErrorKind::kWatermarks, broker,
-                            std::string("earliest offsets failed: ") + rd_kafka_err2str(earliest.err)});
+      out.errors.push_back(
+          {ErrorKind::kWatermarks, broker,
+           std::string("earliest offsets failed: ") + rd_kafka_err2str(earliest.err)});
     }
     for (std::size_t i = 0; i < tps.size(); ++i) {
       const auto& tp = tps[i];
@@ -181,10 +185,10 @@ WatermarkResult RdKafkaOffsetsSource::watermarks(const ClusterMetadata& metadata
                        latest.offsets[i].second == RD_KAFKA_RESP_ERR_NO_ERROR &&
                        latest.offsets[i].first >= 0;
       if (!latest_ok) {
-        out.failed[tp] = latest.err != RD_KAFKA_RESP_ERR_NO_ERROR
-                             ? reason_name(latest.err)
-                             : (i < latest.offsets.size() ? reason_name(latest.offsets[i].second)
-                                                          : "no_answer");
+        out.failed[tp] =
+            latest.err != RD_KAFKA_RESP_ERR_NO_ERROR
+                ? reason_name(latest.err)
+                : (i < latest.offsets.size() ? reason_name(latest.offsets[i].second) : "no_answer");
         continue;
       }
       Watermark w;
@@ -245,7 +249,8 @@ OffsetsSource::RecordTimestamps RdKafkaOffsetsSource::record_timestamps(
     std::map<TopicPartition, std::int64_t> asked;
     for (auto& [tp, offsets] : pending) {
       if (round >= offsets.size()) continue;
-      rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition)->offset = offsets[round];
+      rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition)->offset =
+          offsets[round];
       asked[tp] = offsets[round];
     }
     if (asked.empty()) {
@@ -257,8 +262,8 @@ OffsetsSource::RecordTimestamps RdKafkaOffsetsSource::record_timestamps(
     while (!asked.empty() && std::chrono::steady_clock::now() < deadline) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
-      rd_kafka_message_t* msg =
-          rd_kafka_consumer_poll(fetcher_, static_cast<int>(std::clamp<std::int64_t>(left.count(), 1, 100)));
+      rd_kafka_message_t* msg = rd_kafka_consumer_poll(
+          fetcher_, static_cast<int>(std::clamp<std::int64_t>(left.count(), 1, 100)));
       if (!msg) continue;
       if (msg->rkt) {
         TopicPartition tp{rd_kafka_topic_name(msg->rkt), msg->partition};
@@ -303,9 +308,9 @@ Result<OffsetsSource::GroupList> RdKafkaOffsetsSource::list_groups(
   EventPtr event(rd_kafka_queue_poll(queue.get(), to_ms(timeout) + 1000));
   if (!event) return Error{ErrorKind::kTimeout, bootstrap_, "listing consumer groups timed out"};
   if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Error{ErrorKind::kGroups, bootstrap_,
-                 std::string("listing consumer groups failed: ") +
-                     rd_kafka_event_error_string(event.get())};
+    return Error{
+        ErrorKind::kGroups, bootstrap_,
+        std::string("listing consumer groups failed: ") + rd_kafka_event_error_string(event.get())};
   }
   const auto* result = rd_kafka_event_ListConsumerGroups_result(event.get());
   GroupList out;
@@ -321,9 +326,9 @@ Result<OffsetsSource::GroupList> RdKafkaOffsetsSource::list_groups(
   size_t error_count = 0;
   const rd_kafka_error_t** errors = rd_kafka_ListConsumerGroups_result_errors(result, &error_count);
   for (size_t i = 0; i < error_count; ++i) {
-    out.errors.push_back({ErrorKind::kGroups, bootstrap_,
-                          std::string("a broker did not list its groups: ") +
-                              rd_kafka_error_string(errors[i])});
+    out.errors.push_back(
+        {ErrorKind::kGroups, bootstrap_,
+         std::string("a broker did not list its groups: ") + rd_kafka_error_string(errors[i])});
   }
   return out;
 }
@@ -346,8 +351,9 @@ OffsetsSource::GroupDetails RdKafkaOffsetsSource::group_details(
   for (std::size_t i = 0; i < groups.size(); i += kDescribeBatch) {
     Work w;
     w.describe = true;
-    w.groups.assign(groups.begin() + static_cast<std::ptrdiff_t>(i),
-                    groups.begin() + static_cast<std::ptrdiff_t>(std::min(groups.size(), i + kDescribeBatch)));
+    w.groups.assign(
+        groups.begin() + static_cast<std::ptrdiff_t>(i),
+        groups.begin() + static_cast<std::ptrdiff_t>(std::min(groups.size(), i + kDescribeBatch)));
     work.push_back(std::move(w));
   }
   for (const auto& g : groups) work.push_back(Work{false, {g}, false});
@@ -384,7 +390,8 @@ OffsetsSource::GroupDetails RdKafkaOffsetsSource::group_details(
     if (in_flight == 0 || remaining.count() <= 0) break;
     EventPtr event(rd_kafka_queue_poll(queue.get(), to_ms(remaining)));
     if (!event) continue;  // loop re-checks the deadline
-    auto index = static_cast<std::size_t>(reinterpret_cast<std::uintptr_t>(rd_kafka_event_opaque(event.get())));
+    auto index = static_cast<std::size_t>(
+        reinterpret_cast<std::uintptr_t>(rd_kafka_event_opaque(event.get())));
     if (index >= work.size() || work[index].done) continue;
     Work& w = work[index];
     w.done = true;
@@ -406,8 +413,9 @@ OffsetsSource::GroupDetails RdKafkaOffsetsSource::group_details(
         const char* group_id = rd_kafka_ConsumerGroupDescription_group_id(d);
         if (const rd_kafka_error_t* e = rd_kafka_ConsumerGroupDescription_error(d)) {
           if (rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND) continue;
-          out.errors.push_back({ErrorKind::kGroups, group_id,
-                                std::string("describing group failed: ") + rd_kafka_error_string(e)});
+          out.errors.push_back(
+              {ErrorKind::kGroups, group_id,
+               std::string("describing group failed: ") + rd_kafka_error_string(e)});
           continue;
         }
         GroupDescription desc;
@@ -415,7 +423,8 @@ OffsetsSource::GroupDetails RdKafkaOffsetsSource::group_details(
         desc.state = rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(d));
         const char* assignor = rd_kafka_ConsumerGroupDescription_partition_assignor(d);
         desc.protocol = assignor ? assignor : "";
-        desc.protocol_type = rd_kafka_ConsumerGroupDescription_is_simple_consumer_group(d) ? "" : "consumer";
+        desc.protocol_type =
+            rd_kafka_ConsumerGroupDescription_is_simple_consumer_group(d) ? "" : "consumer";
         if (const rd_kafka_Node_t* node = rd_kafka_ConsumerGroupDescription_coordinator(d)) {
           desc.coordinator_id = rd_kafka_Node_id(node);
         }
@@ -449,9 +458,9 @@ OffsetsSource::GroupDetails RdKafkaOffsetsSource::group_details(
       for (size_t i = 0; i < count; ++i) {
         const char* group_id = rd_kafka_group_result_name(results[i]);
         if (const rd_kafka_error_t* e = rd_kafka_group_result_error(results[i])) {
-          out.errors.push_back({ErrorKind::kOffsets, group_id,
-                                std::string("reading committed offsets failed: ") +
-                                    rd_kafka_error_string(e)});
+          out.errors.push_back(
+              {ErrorKind::kOffsets, group_id,
+               std::string("reading committed offsets failed: ") + rd_kafka_error_string(e)});
           continue;
         }
         GroupOffsets offsets;
@@ -471,9 +480,9 @@ OffsetsSource::GroupDetails RdKafkaOffsetsSource::group_details(
   std::size_t unfinished = 0;
   for (const auto& w : work) unfinished += w.done ? 0 : 1;
   if (unfinished > 0) {
-    out.errors.push_back({ErrorKind::kTimeout, bootstrap_,
-                          std::to_string(unfinished) +
-                              " group requests did not finish before the poll deadline"});
+    out.errors.push_back(
+        {ErrorKind::kTimeout, bootstrap_,
+         std::to_string(unfinished) + " group requests did not finish before the poll deadline"});
   }
   return out;
 }
@@ -496,9 +505,8 @@ Result<std::unique_ptr<OffsetsSource>> make_rdkafka_offsets_source(const KafkaOp
     rd_kafka_conf_destroy(conf.value());
     return Error{ErrorKind::kConfig, "kafka", std::string("cannot create client: ") + errstr};
   }
-  return std::unique_ptr<OffsetsSource>(
-      new RdKafkaOffsetsSource(rk, bootstrap_list(options), options.max_concurrent_group_requests,
-                               options));
+  return std::unique_ptr<OffsetsSource>(new RdKafkaOffsetsSource(
+      rk, bootstrap_list(options), options.max_concurrent_group_requests, options));
 }
 
 std::string rdkafka_version() { return rd_kafka_version_str(); }

@@ -73,8 +73,7 @@ int main(int argc, char** argv) {
   for (const auto& leaf : spec->leaves) {
     if (!included[leaf.bean]) continue;
     ++leaves;
-    if (planned && !coverage->reads(spec->beans[leaf.bean], leaf.top_attribute()))
-      continue;
+    if (planned && !coverage->reads(spec->beans[leaf.bean], leaf.top_attribute())) continue;
     ++read;
     rules->apply(spec->leaf(leaf), builder);
   }

@@ -24,7 +24,7 @@ struct WebOptions {
 };
 
 struct LogOptions {
-  std::string level = "info";    // trace, debug, info, warn, error
+  std::string level = "info";     // trace, debug, info, warn, error
   std::string format = "logfmt";  // logfmt, json
 };
 

@@ -10,21 +10,21 @@
 namespace khe {
 
 enum class ErrorKind {
-  kConfig,       // bad configuration (startup only)
-  kConnect,      // could not reach the source at all
-  kTimeout,      // the source did not answer before the deadline
-  kMetadata,     // cluster metadata could not be read
-  kWatermarks,   // earliest/latest offsets could not be read for some partitions
-  kGroups,       // listing or describing consumer groups failed
-  kOffsets,      // committed offsets of a group could not be read
-  kAuth,         // authentication or authorization refused
-  kProtocol,     // the source answered something we cannot parse
-  kWorker,       // the isolated client process died or hung
+  kConfig,          // bad configuration (startup only)
+  kConnect,         // could not reach the source at all
+  kTimeout,         // the source did not answer before the deadline
+  kMetadata,        // cluster metadata could not be read
+  kWatermarks,      // earliest/latest offsets could not be read for some partitions
+  kGroups,          // listing or describing consumer groups failed
+  kOffsets,         // committed offsets of a group could not be read
+  kAuth,            // authentication or authorization refused
+  kProtocol,        // the source answered something we cannot parse
+  kWorker,          // the isolated client process died or hung
   kNotWhitelisted,  // ZooKeeper refused a four-letter word missing from 4lw.commands.whitelist
   kEmptyReply,      // the connection closed without a reply (ZooKeeper's answer to an unknown word)
   kReplyTooLarge,   // the reply exceeded the configured size bound
   kProbeTopic,      // the probe topic could not be created, extended or assigned
-  kInternal,     // a bug: should never be seen
+  kInternal,        // a bug: should never be seen
 };
 
 std::string_view error_kind_name(ErrorKind kind);
@@ -41,7 +41,7 @@ struct Error {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : error_(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return value_.has_value(); }

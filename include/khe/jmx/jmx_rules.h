@@ -52,7 +52,7 @@ enum class CounterNaming {
   // samples named <name>, which Prometheus reads as untyped. (Prometheus negotiates
   // OpenMetrics with 0.20, which then names those samples <name>_total: kJmxExporter1x's names.)
   kJmxExporter020,
-  kJmxExporter1x,   // COUNTER names get `_total` appended unless they already end in it
+  kJmxExporter1x,  // COUNTER names get `_total` appended unless they already end in it
 };
 
 // One Jolokia pattern read: what the planner decided must be read to feed the rules.

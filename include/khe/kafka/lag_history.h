@@ -87,9 +87,9 @@ struct LagInsights {
 };
 
 struct LagHistoryOptions {
-  std::size_t table_size = 60;      // points per partition for lag in seconds
-  std::size_t status_window = 10;   // commits per group and partition (Burrow's default)
-  std::int64_t allowed_lag = 0;     // Burrow's zero threshold
+  std::size_t table_size = 60;     // points per partition for lag in seconds
+  std::size_t status_window = 10;  // commits per group and partition (Burrow's default)
+  std::int64_t allowed_lag = 0;    // Burrow's zero threshold
 };
 
 class LagHistory {

@@ -41,7 +41,8 @@ kafka:
   topics: {allow: ["llm-.*"], deny: [".*-dlq"]}
   groups: {deny: ["console-consumer-.*"]}
   properties: {security.protocol: SASL_SSL, sasl.mechanism: SCRAM-SHA-512}
-)", "c.yaml");
+)",
+                             "c.yaml");
   ASSERT_TRUE(config.ok()) << config.error().message;
   EXPECT_EQ(config->kafka.cluster_name, "prod");
   EXPECT_EQ(config->kafka.bootstrap_servers.size(), 2u);
@@ -62,22 +63,28 @@ TEST(Config, ErrorsNameFileLineKeyAndReason) {
             "property_files, servers, status, topics)");
   EXPECT_EQ(error_of("kafka:\n  status:\n    window: 1\n"),
             "c.yaml:3: kafka.status.window: must be an integer from 2 to 1000, got '1'");
-  EXPECT_EQ(error_of("kafka:\n  lag_seconds: {size: 5}\n"),
-            "c.yaml:2: kafka.lag_seconds.size: unknown key (known keys: record_budget, table_size)");
-  EXPECT_EQ(error_of("webb: {}\n"), "c.yaml:1: webb: unknown key (known keys: jmx, kafka, log, probe, web, zookeeper)");
-  EXPECT_EQ(error_of("kafka:\n  poll_interval: 5\n"),
-            "c.yaml:2: kafka.poll_interval: must be a positive duration like 500ms, 30s or 2m, got '5'");
+  EXPECT_EQ(
+      error_of("kafka:\n  lag_seconds: {size: 5}\n"),
+      "c.yaml:2: kafka.lag_seconds.size: unknown key (known keys: record_budget, table_size)");
+  EXPECT_EQ(error_of("webb: {}\n"),
+            "c.yaml:1: webb: unknown key (known keys: jmx, kafka, log, probe, web, zookeeper)");
+  EXPECT_EQ(
+      error_of("kafka:\n  poll_interval: 5\n"),
+      "c.yaml:2: kafka.poll_interval: must be a positive duration like 500ms, 30s or 2m, got '5'");
   EXPECT_EQ(error_of("kafka:\n  poll_interval: 10s\n  poll_timeout: 10s\n"),
             "c.yaml:3: kafka.poll_timeout: must be shorter than kafka.poll_interval (10s)");
-  EXPECT_EQ(error_of("kafka:\n  naming: burrow\n"),
-            "c.yaml:2: kafka.naming: must be kafka-lag-exporter, kafka_exporter or both, got 'burrow'");
+  EXPECT_EQ(
+      error_of("kafka:\n  naming: burrow\n"),
+      "c.yaml:2: kafka.naming: must be kafka-lag-exporter, kafka_exporter or both, got 'burrow'");
   EXPECT_EQ(error_of("kafka:\n  per_partition_series: yes\n"),
             "c.yaml:2: kafka.per_partition_series: must be true or false, got 'yes'");
-  EXPECT_EQ(error_of("kafka:\n  servers: localhost:9092\n"), "c.yaml:2: kafka.servers: must be a list");
+  EXPECT_EQ(error_of("kafka:\n  servers: localhost:9092\n"),
+            "c.yaml:2: kafka.servers: must be a list");
   EXPECT_EQ(error_of("kafka:\n  servers: [localhost]\n"),
             "c.yaml:2: kafka.servers: 'localhost' must be host:port");
-  EXPECT_EQ(error_of("kafka:\n  max_concurrent_group_requests: 0\n"),
-            "c.yaml:2: kafka.max_concurrent_group_requests: must be an integer from 1 to 1024, got '0'");
+  EXPECT_EQ(
+      error_of("kafka:\n  max_concurrent_group_requests: 0\n"),
+      "c.yaml:2: kafka.max_concurrent_group_requests: must be an integer from 1 to 1024, got '0'");
   EXPECT_EQ(error_of("kafka:\n  topics:\n    allow: ['orders(']\n"),
             "c.yaml:3: kafka.topics: pattern 'orders(': invalid regular expression at offset 7: "
             "missing closing parenthesis");
@@ -110,7 +117,8 @@ TEST(Config, ValidationCatchesWholeConfigProblems) {
             "c.yaml: log.level: must be one of trace, debug, info, warn, error; got 'verbose'");
   config.log.level = "info";
   config.log.format = "xml";
-  EXPECT_EQ(validate_config(config)->message, "c.yaml: log.format: must be logfmt or json; got 'xml'");
+  EXPECT_EQ(validate_config(config)->message,
+            "c.yaml: log.format: must be logfmt or json; got 'xml'");
   config.log.format = "json";
   config.web.telemetry_path = "/healthz";
   EXPECT_EQ(validate_config(config)->message, "c.yaml: web.telemetry_path: '/healthz' is reserved");
@@ -119,10 +127,12 @@ TEST(Config, ValidationCatchesWholeConfigProblems) {
 TEST(Config, SecretsComeFromFilesAndAreNeverDescribed) {
   std::string path = ::testing::TempDir() + "khe_secret";
   std::ofstream(path) << "s3cr3t-value\n";
-  auto config = parse_config("kafka:\n  servers: [a:1]\n  properties: {sasl.username: alice, "
-                             "ssl.key.password: inline-secret}\n  property_files:\n    "
-                             "sasl.password: " + path + "\n",
-                             "c.yaml");
+  auto config = parse_config(
+      "kafka:\n  servers: [a:1]\n  properties: {sasl.username: alice, "
+      "ssl.key.password: inline-secret}\n  property_files:\n    "
+      "sasl.password: " +
+          path + "\n",
+      "c.yaml");
   ASSERT_TRUE(config.ok()) << config.error().message;
   EXPECT_EQ(config->kafka.properties.at("sasl.password"), "s3cr3t-value");
   std::string described = describe_config(*config);
@@ -189,11 +199,13 @@ TEST(ZookeeperConfig, OffByDefaultOnWithServers) {
 TEST(ZookeeperConfig, FullSectionParses) {
   std::string path = ::testing::TempDir() + "khe_zk_password";
   std::ofstream(path) << "zk-s3cr3t\n";
-  auto config = parse_config("zookeeper:\n  servers: [z1:2181]\n  chroot: /kafka\n"
-                             "  kafka_registry: false\n  poll_interval: 10s\n  poll_timeout: 4s\n"
-                             "  connect_timeout: 500ms\n  read_timeout: 1s\n  max_reply_bytes: 65536\n"
-                             "  auth: {scheme: digest, user: monitor, password_file: " + path + "}\n",
-                             "c.yaml");
+  auto config = parse_config(
+      "zookeeper:\n  servers: [z1:2181]\n  chroot: /kafka\n"
+      "  kafka_registry: false\n  poll_interval: 10s\n  poll_timeout: 4s\n"
+      "  connect_timeout: 500ms\n  read_timeout: 1s\n  max_reply_bytes: 65536\n"
+      "  auth: {scheme: digest, user: monitor, password_file: " +
+          path + "}\n",
+      "c.yaml");
   ASSERT_TRUE(config.ok()) << config.error().message;
   const auto& z = config->zookeeper;
   EXPECT_EQ(z.chroot, "/kafka");
@@ -224,7 +236,8 @@ TEST(ZookeeperConfig, ErrorsNameFileLineKeyAndReason) {
             "c.yaml:2: zookeeper.server: unknown key (known keys: auth, chroot, connect_timeout, "
             "enabled, kafka_registry, max_reply_bytes, poll_interval, poll_timeout, read_timeout, "
             "servers)");
-  EXPECT_EQ(error_of("zookeeper:\n  servers: z:1\n"), "c.yaml:2: zookeeper.servers: must be a list");
+  EXPECT_EQ(error_of("zookeeper:\n  servers: z:1\n"),
+            "c.yaml:2: zookeeper.servers: must be a list");
   EXPECT_EQ(error_of("zookeeper:\n  servers: [zk1]\n"),
             "c.yaml:2: zookeeper.servers: 'zk1' must be host:port");
   EXPECT_EQ(error_of("zookeeper:\n  enabled: maybe\n"),
@@ -234,13 +247,16 @@ TEST(ZookeeperConfig, ErrorsNameFileLineKeyAndReason) {
             "got 'kafka'");
   EXPECT_EQ(error_of("zookeeper:\n  poll_interval: 5s\n  poll_timeout: 6s\n"),
             "c.yaml:3: zookeeper.poll_timeout: must be shorter than zookeeper.poll_interval (5s)");
-  EXPECT_EQ(error_of("zookeeper:\n  poll_timeout: 2s\n  read_timeout: 3s\n"),
-            "c.yaml:3: zookeeper.read_timeout: must not be longer than zookeeper.poll_timeout (2s)");
-  EXPECT_EQ(error_of("zookeeper:\n  connect_timeout: soon\n"),
-            "c.yaml:2: zookeeper.connect_timeout: must be a positive duration like 500ms, 30s or 2m, "
-            "got 'soon'");
-  EXPECT_EQ(error_of("zookeeper:\n  max_reply_bytes: 10\n"),
-            "c.yaml:2: zookeeper.max_reply_bytes: must be an integer from 1024 to 1073741824, got '10'");
+  EXPECT_EQ(
+      error_of("zookeeper:\n  poll_timeout: 2s\n  read_timeout: 3s\n"),
+      "c.yaml:3: zookeeper.read_timeout: must not be longer than zookeeper.poll_timeout (2s)");
+  EXPECT_EQ(
+      error_of("zookeeper:\n  connect_timeout: soon\n"),
+      "c.yaml:2: zookeeper.connect_timeout: must be a positive duration like 500ms, 30s or 2m, "
+      "got 'soon'");
+  EXPECT_EQ(
+      error_of("zookeeper:\n  max_reply_bytes: 10\n"),
+      "c.yaml:2: zookeeper.max_reply_bytes: must be an integer from 1024 to 1073741824, got '10'");
   EXPECT_EQ(error_of("zookeeper:\n  auth: {scheme: sasl, user: u, password_file: /x}\n"),
             "c.yaml:2: zookeeper.auth.scheme: must be digest, got 'sasl'");
   EXPECT_EQ(error_of("zookeeper:\n  auth: {user: u}\n"),
@@ -249,8 +265,9 @@ TEST(ZookeeperConfig, ErrorsNameFileLineKeyAndReason) {
             "c.yaml:2: zookeeper.auth.user: is required");
   EXPECT_EQ(error_of("zookeeper:\n  auth:\n    user: u\n    password_file: /nonexistent/pw\n"),
             "c.yaml:4: zookeeper.auth.password_file: cannot read file '/nonexistent/pw'");
-  EXPECT_EQ(error_of("zookeeper:\n  auth:\n    user: u\n    password: x\n"),
-            "c.yaml:4: zookeeper.auth.password: unknown key (known keys: password_file, scheme, user)");
+  EXPECT_EQ(
+      error_of("zookeeper:\n  auth:\n    user: u\n    password: x\n"),
+      "c.yaml:4: zookeeper.auth.password: unknown key (known keys: password_file, scheme, user)");
 }
 
 TEST(ZookeeperConfig, EnabledWithoutServersIsAnError) {
@@ -279,8 +296,9 @@ TEST(ZookeeperConfig, OnlyZookeeperIsAValidConfiguration) {
   std::ofstream(path) << "kafka: {enabled: true}\n";
   flags.config_file = path;
   EXPECT_EQ(build_config(flags).error().message,
-            path + ": kafka.servers: no Kafka brokers configured (set kafka.servers or "
-                   "--kafka.server, or set kafka.enabled: false)");
+            path +
+                ": kafka.servers: no Kafka brokers configured (set kafka.servers or "
+                "--kafka.server, or set kafka.enabled: false)");
   std::remove(path.c_str());
 }
 
@@ -339,7 +357,8 @@ TEST(JmxConfig, SidecarBrokerLabelComesFromTheFlag) {
   auto two = build_config(flags);
   ASSERT_FALSE(two.ok());
   EXPECT_EQ(two.error().message,
-            "flag --jmx.broker: labels the only JMX target, but there are 2; set jmx.targets[].broker instead");
+            "flag --jmx.broker: labels the only JMX target, but there are 2; set "
+            "jmx.targets[].broker instead");
   EXPECT_EQ(parse_flags({"--jmx.broker="}).error().message, "flag --jmx.broker: must not be empty");
 }
 
@@ -355,7 +374,8 @@ jmx:
   read_timeout: 3s
   max_reply_bytes: 1048576
   targets:
-    - {url: "http://k0:8778/jolokia/", broker: "0", user: mon, password_file: ")" + secret + R"("}
+    - {url: "http://k0:8778/jolokia/", broker: "0", user: mon, password_file: ")" +
+                                 secret + R"("}
     - {url: "https://k1:8778/jolokia/", broker: "1", insecure_skip_verify: true}
 )",
                              "c.yaml");
@@ -391,8 +411,8 @@ TEST(JmxConfig, ErrorsNameFileLineKeyAndReason) {
 }
 
 TEST(Flags, JolokiaUrlIsRepeatableAndChecked) {
-  auto flags = parse_flags({"--jolokia.url", "http://a:8778/jolokia/", "--jolokia.url=http://b:8778/jolokia/",
-                            "--jmx.config", "r.yaml"});
+  auto flags = parse_flags({"--jolokia.url", "http://a:8778/jolokia/",
+                            "--jolokia.url=http://b:8778/jolokia/", "--jmx.config", "r.yaml"});
   ASSERT_TRUE(flags.ok());
   EXPECT_EQ(flags->jolokia_urls.size(), 2u);
   EXPECT_EQ(*flags->jmx_rules_file, "r.yaml");
@@ -420,7 +440,8 @@ probe:
   produce_timeout: 2s
   loss_timeout: 20s
   latency_buckets: [0.005, 0.01, 0.05, 1]
-)", "c.yaml");
+)",
+                        "c.yaml");
   ASSERT_TRUE(config.ok()) << config.error().message;
   const auto& p = config->probe;
   EXPECT_TRUE(config->probe_enabled);
@@ -449,7 +470,8 @@ TEST(ProbeConfig, ErrorsNameFileLineKeyAndReason) {
   EXPECT_EQ(error_of("probe:\n  topic: 'a b'\n"),
             "c.yaml:2: probe.topic: must be a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ -), "
             "got 'a b'");
-  EXPECT_EQ(error_of("probe:\n  interval: 10ms\n"), "c.yaml:2: probe.interval: must be at least 100ms");
+  EXPECT_EQ(error_of("probe:\n  interval: 10ms\n"),
+            "c.yaml:2: probe.interval: must be at least 100ms");
   EXPECT_EQ(error_of("probe:\n  message_size: 8\n"),
             "c.yaml:2: probe.message_size: must be an integer from 32 to 1000000, got '8'");
   EXPECT_EQ(error_of("probe:\n  acks: 0\n"),
@@ -477,8 +499,9 @@ TEST(ProbeConfig, NeedsKafkaBrokersEvenWithTheKafkaCollectorOff) {
   auto config = build_config(flags);
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.error().message,
-            path + ": probe.enabled: the probe needs Kafka brokers (set kafka.servers or "
-                   "--kafka.server; it uses the kafka section's connection properties)");
+            path +
+                ": probe.enabled: the probe needs Kafka brokers (set kafka.servers or "
+                "--kafka.server; it uses the kafka section's connection properties)");
   flags.kafka_servers = {"a:9092"};
   config = build_config(flags);
   ASSERT_TRUE(config.ok()) << config.error().message;

@@ -70,8 +70,8 @@ Families observe_capture() {
 
 TEST(JvmFamilies, CaptureWasTakenWithTodaysReads) {
   // The capture answers the reads jvm_reads() makes; a change there needs a new capture.
-  auto outcomes = walk_bulk_reply(read_reply(), jvm_reads(), [](const ObjectName&) { return true; },
-                                  [](const BeanLeaf&) {});
+  auto outcomes = walk_bulk_reply(
+      read_reply(), jvm_reads(), [](const ObjectName&) { return true; }, [](const BeanLeaf&) {});
   ASSERT_TRUE(outcomes.ok()) << outcomes.error().to_string();
   for (const auto& outcome : *outcomes) {
     EXPECT_FALSE(outcome.error) << outcome.error->to_string();
@@ -91,10 +91,12 @@ TEST(JvmFamilies, MemoryGcThreadsAndProcess) {
   auto f = observe_capture();
   EXPECT_EQ(f.value("jvm_memory_bytes_used", {{"area", "heap"}}), 153958960.0);
   EXPECT_EQ(f.value("jvm_memory_bytes_max", {{"area", "nonheap"}}), -1.0);
-  EXPECT_EQ(f.value("jvm_gc_collection_seconds", {{"gc", "G1 Young Generation"}}, SampleSuffix::kCount),
-            11.0);
+  EXPECT_EQ(
+      f.value("jvm_gc_collection_seconds", {{"gc", "G1 Young Generation"}}, SampleSuffix::kCount),
+      11.0);
   EXPECT_DOUBLE_EQ(
-      *f.value("jvm_gc_collection_seconds", {{"gc", "G1 Young Generation"}}, SampleSuffix::kSum), 0.042);
+      *f.value("jvm_gc_collection_seconds", {{"gc", "G1 Young Generation"}}, SampleSuffix::kSum),
+      0.042);
   EXPECT_EQ(f.value("jvm_threads_current"), 55.0);
   EXPECT_DOUBLE_EQ(*f.value("jvm_process_start_time_seconds"), 1795983001.912);
   ASSERT_NE(f.find("jvm_gc_collection_seconds"), nullptr);

@@ -68,7 +68,8 @@ TEST(OffsetTimeTable, IsBoundedAndResetsWhenTheLogGoesBack) {
 // Broker offsets seen at the last polls, well past every commit in the windows below.
 const std::vector<std::int64_t> kMovingOn{1300, 1400, 1500};
 
-std::vector<CommitObservation> window_of(std::vector<std::pair<std::int64_t, std::int64_t>> offset_lag) {
+std::vector<CommitObservation> window_of(
+    std::vector<std::pair<std::int64_t, std::int64_t>> offset_lag) {
   std::vector<CommitObservation> w;
   double t = 100;
   for (auto [o, l] : offset_lag) w.push_back({o, t += 10, l});
@@ -124,8 +125,7 @@ TEST(BurrowStatus, AnyGoingBackIsRewindEvenIfLaterCommitsRecovered) {
   auto w = window_of({{1000, 50}, {1100, 50}, {10, 1200}, {20, 1190}});
   EXPECT_EQ(evaluate_partition_status(w, 1190, 0, 150, kMovingOn), PartitionStatus::kRewind);
   auto recovered = window_of({{1000, 100}, {2000, 150}, {3000, 200}, {2000, 1250}, {4000, 300}});
-  EXPECT_EQ(evaluate_partition_status(recovered, 300, 0, 150, kMovingOn),
-            PartitionStatus::kRewind);
+  EXPECT_EQ(evaluate_partition_status(recovered, 300, 0, 150, kMovingOn), PartitionStatus::kRewind);
 }
 
 TEST(BurrowStatus, SameOffsetWhileLaggingIsStall) {
