@@ -149,9 +149,7 @@ Result<ProbeReport> decode_probe_report(std::string_view bytes) {
     if (!r.done()) throw Malformed{r.pos()};
     return out;
   } catch (const Malformed& m) {
-    return Error{ErrorKind::kProtocol, "probe worker",
-                 "malformed or truncated report (" + std::to_string(bytes.size()) +
-                     " bytes, bad at byte " + std::to_string(m.at) + ")"};
+    return wire::malformed_error("probe worker", "malformed or truncated report", bytes.size(), m);
   }
 }
 

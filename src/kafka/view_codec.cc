@@ -176,9 +176,7 @@ Result<GatheredView> decode_view(std::string_view bytes) {
     if (!r.done()) throw Malformed{r.pos()};
     return out;
   } catch (const Malformed& m) {
-    return Error{ErrorKind::kProtocol, "kafka worker",
-                 "malformed or truncated answer (" + std::to_string(bytes.size()) +
-                     " bytes, bad at byte " + std::to_string(m.at) + ")"};
+    return wire::malformed_error("kafka worker", "malformed or truncated answer", bytes.size(), m);
   }
 }
 

@@ -7,6 +7,17 @@ constexpr std::string_view kErrorMagic = "KHE1";
 
 }  // namespace
 
+namespace wire {
+
+Error malformed_error(std::string target, std::string_view what, std::size_t size,
+                      const Malformed& m) {
+  return Error{ErrorKind::kProtocol, std::move(target),
+               std::string(what) + " (" + std::to_string(size) + " bytes, bad at byte " +
+                   std::to_string(m.at) + ")"};
+}
+
+}  // namespace wire
+
 std::string encode_error(const Error& error) {
   wire::Writer w;
   w.raw(kErrorMagic);
@@ -23,9 +34,7 @@ std::optional<Error> decode_error_answer(std::string_view bytes, const std::stri
     if (!r.done()) throw wire::Malformed{r.pos()};
     return e;
   } catch (const wire::Malformed& m) {
-    return Error{ErrorKind::kProtocol, worker,
-                 "malformed error answer (" + std::to_string(bytes.size()) +
-                     " bytes, bad at byte " + std::to_string(m.at) + ")"};
+    return wire::malformed_error(worker, "malformed error answer", bytes.size(), m);
   }
 }
 

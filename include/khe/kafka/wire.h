@@ -50,6 +50,11 @@ struct Malformed {
   std::size_t at;
 };
 
+// The decoder's Error for `m`: kProtocol, naming what was being decoded ("malformed or truncated
+// answer"), its size and where it went wrong.
+Error malformed_error(std::string target, std::string_view what, std::size_t size,
+                      const Malformed& m);
+
 class Reader {
  public:
   explicit Reader(std::string_view in) : in_(in) {}

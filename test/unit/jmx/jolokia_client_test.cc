@@ -11,6 +11,8 @@
 #include <set>
 #include <sstream>
 
+#include "khe/jmx/jvm_families.h"
+
 namespace khe::jmx {
 namespace {
 
@@ -79,26 +81,6 @@ struct Walk {
     return it->second;
   }
 };
-
-// The request of jvm_reads.json: jvm_reads() when it was captured (jvm_families.o is not linked
-// here: it needs the rules engine's FamilyBuilder).
-std::vector<PlannedRead> jvm_reads() {
-  return {
-      {"java.lang:type=Memory",
-       {"HeapMemoryUsage", "NonHeapMemoryUsage", "ObjectPendingFinalizationCount"}},
-      {"java.lang:type=MemoryPool,*", {"Usage", "CollectionUsage"}},
-      {"java.nio:type=BufferPool,*", {"MemoryUsed", "TotalCapacity", "Count"}},
-      {"java.lang:type=GarbageCollector,*", {"CollectionCount", "CollectionTime"}},
-      {"java.lang:type=Threading",
-       {"ThreadCount", "DaemonThreadCount", "PeakThreadCount", "TotalStartedThreadCount"}},
-      {"java.lang:type=ClassLoading",
-       {"LoadedClassCount", "TotalLoadedClassCount", "UnloadedClassCount"}},
-      {"java.lang:type=OperatingSystem",
-       {"ProcessCpuTime", "OpenFileDescriptorCount", "MaxFileDescriptorCount",
-        "CommittedVirtualMemorySize"}},
-      {"java.lang:type=Runtime", {"StartTime", "VmVendor", "SystemProperties"}},
-  };
-}
 
 std::vector<PlannedRead> kafka_pattern_reads() {
   return {{"kafka.server:type=BrokerTopicMetrics,*", {}},
